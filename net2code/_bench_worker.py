@@ -58,7 +58,9 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
 
     import numpy as np
 
-    grids = np.meshgrid(*(np.arange(lo, hi + 1, dtype=np.int64) for lo, hi in ranges), indexing="ij")
+    grids = np.meshgrid(
+        *(np.arange(lo, hi + 1, dtype=np.int64) for lo, hi in ranges), indexing="ij"
+    )
     columns = [g.reshape(-1) for g in grids]
     n = len(columns[0])
     if variant == "program":

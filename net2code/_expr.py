@@ -44,8 +44,9 @@ def parse(source: str, names: tuple[str, ...]) -> ast.Expression:
                     f"expression {source!r} uses operator {type(node.op).__name__}; "
                     "allowed: + - * // % **"
                 )
+            exponent = node.right.value if isinstance(node.right, ast.Constant) else None
             if isinstance(node.op, ast.Pow) and not (
-                isinstance(node.right, ast.Constant) and 0 <= node.right.value <= MAX_POW
+                isinstance(exponent, int) and 0 <= exponent <= MAX_POW
             ):
                 raise ConfigError(
                     f"expression {source!r}: exponents must be constants in 0..{MAX_POW}"
@@ -60,7 +61,9 @@ def parse(source: str, names: tuple[str, ...]) -> ast.Expression:
                 raise ConfigError(f"expression {source!r} passes keyword arguments")
         elif isinstance(node, ast.Compare):
             if not all(isinstance(op, _CMPOPS) for op in node.ops):
-                raise ConfigError(f"expression {source!r} uses a comparison other than < <= > >= == !=")
+                raise ConfigError(
+                    f"expression {source!r} uses a comparison other than < <= > >= == !="
+                )
         elif not isinstance(node, _BINOPS + _CMPOPS + (ast.USub, ast.UAdd)):
             raise ConfigError(f"expression {source!r} uses {type(node).__name__}, not allowed")
     return tree
@@ -78,7 +81,7 @@ def evaluate(tree: ast.Expression, env: Mapping[str, Any]) -> Any:
         if isinstance(node, ast.Name):
             return env[node.id]
         if isinstance(node, ast.Constant):
-            return np.int64(node.value)
+            return np.int64(int(node.value))  # type: ignore[arg-type]
         if isinstance(node, ast.UnaryOp):
             value = ev(node.operand)
             return -value if isinstance(node.op, ast.USub) else value

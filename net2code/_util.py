@@ -16,7 +16,7 @@ from typing import Any
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` via a temp file in the same folder, so nothing is left half-written."""
+    """Write `text` to `path` via a temp file beside it, so nothing is left half-written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -96,6 +96,4 @@ class Timer:
         try:
             yield
         finally:
-            self.timings[name] = round(
-                self.timings.get(name, 0.0) + time.perf_counter() - start, 4
-            )
+            self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - start, 4)

@@ -42,7 +42,9 @@ def _run(spec: dict[str, Any], python: str) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def bench(network_path: Path | str, program_dir: Path | str, config: BenchConfig | None = None) -> dict[str, Any]:
+def bench(
+    network_path: Path | str, program_dir: Path | str, config: BenchConfig | None = None
+) -> dict[str, Any]:
     """Throughput and peak memory of network vs program on the whole domain, batch 1 and full."""
     config = config or BenchConfig()
     program_dir = Path(program_dir)
@@ -66,12 +68,14 @@ def bench(network_path: Path | str, program_dir: Path | str, config: BenchConfig
             rows.append({"variant": variant, "batch": batch, **measured})
     by = {(r["variant"], r["batch"]): r for r in rows}
     ratios = {
-        f"throughput_batch_{b}": by[("program", b)]["points_per_s"] / by[("network", b)]["points_per_s"]
+        f"throughput_batch_{b}": by[("program", b)]["points_per_s"]
+        / by[("network", b)]["points_per_s"]
         for b in ("1", "full")
     }
     ratios.update(
         {
-            f"peak_rss_batch_{b}": by[("network", b)]["peak_rss_mb"] / by[("program", b)]["peak_rss_mb"]
+            f"peak_rss_batch_{b}": by[("network", b)]["peak_rss_mb"]
+            / by[("program", b)]["peak_rss_mb"]
             for b in ("1", "full")
         }
     )
@@ -92,7 +96,8 @@ def render_bench_markdown(report: dict[str, Any], title: str = "net2code bench")
         f"# {title}",
         "",
         f"Network: {report['network']}; program `{report['expression']}` "
-        f"(verified: {report['verified']}); domain `{report['domain']}` ({report['domain_size']:,} points).",
+        f"(verified: {report['verified']}); domain `{report['domain']}` "
+        f"({report['domain_size']:,} points).",
         "",
         "| variant | batch | points timed | points/s | peak RSS (MB) |",
         "|---|---|---|---|---|",

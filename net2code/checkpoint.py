@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from ._util import atomic_write_json
@@ -30,7 +29,9 @@ class Checkpoint:
     path: Path
 
 
-def save_checkpoint(folder: Path, model: nn.Module, config: ModelConfig, meta: dict[str, Any]) -> None:
+def save_checkpoint(
+    folder: Path, model: nn.Module, config: ModelConfig, meta: dict[str, Any]
+) -> None:
     """Write weights and config into `folder` (each file atomically)."""
     import os
     import tempfile
@@ -106,4 +107,3 @@ def domain_spec_for(config: ModelConfig) -> str:
     if config.n_inputs > len(names):
         raise ConfigError(f"n_inputs={config.n_inputs} exceeds {len(names)} named inputs")
     return " ".join(f"{names[i]}:0..{config.vocab - 1}" for i in range(config.n_inputs))
-

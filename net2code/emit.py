@@ -39,7 +39,7 @@ def _np_attr(name: str) -> ast.Attribute:
 def _docstring(lines: list[str]) -> str:
     wrapped: list[str] = []
     for line in lines:
-        wrapped.extend(textwrap.wrap(line, width=88) or [""])
+        wrapped.extend(textwrap.wrap(line, width=84) or [""])
     return "\n".join(wrapped) + "\n"
 
 
@@ -58,7 +58,6 @@ def _function(program: Program, arg_type: str, body: list[ast.stmt], doc: str) -
         body=[ast.Expr(ast.Constant(doc)), *body],
         decorator_list=[],
         returns=ast.parse(arg_type, mode="eval").body,
-        type_params=[],
     )
 
 
@@ -66,7 +65,9 @@ def emit_python(program: Program, header: list[str]) -> str:
     """Plain-Python `program.py`: one function, no imports."""
     signature = ", ".join(program.inputs)
     doc = _docstring([*header, "", f"Usage: program({signature}) -> int, one input at a time."])
-    func = _function(program, "int", [ast.Return(value=to_ast(program.expr))], "Compute the program.")
+    func = _function(
+        program, "int", [ast.Return(value=to_ast(program.expr))], "Compute the program."
+    )
     return _render(doc, [], func)
 
 
@@ -81,7 +82,8 @@ def emit_numpy(program: Program, header: list[str]) -> str:
         # A constant program must still return one value per input.
         shape = ", ".join(f"np.shape({name})" for name in program.inputs)
         expr = ast.parse(
-            f"np.full(np.broadcast_shapes({shape}), {ast.unparse(expr)}, dtype=np.int64)", mode="eval"
+            f"np.full(np.broadcast_shapes({shape}), {ast.unparse(expr)}, dtype=np.int64)",
+            mode="eval",
         ).body
     body.append(ast.Return(value=expr))
     func = _function(program, "np.ndarray", body, "Compute the program on arrays.")

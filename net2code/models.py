@@ -42,9 +42,7 @@ class ModelConfig:
         if not 0.0 <= self.attention_rate <= 1.0:
             raise ConfigError(f"attention_rate={self.attention_rate} must lie in [0, 1]")
         if self.kind == "transformer" and self.d_model % self.n_heads:
-            raise ConfigError(
-                f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}"
-            )
+            raise ConfigError(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

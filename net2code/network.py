@@ -42,7 +42,8 @@ class Network:
         for r in domain.inputs:
             if r.lo < 0 or r.hi >= self.vocab:
                 raise DomainError(
-                    f"domain input {r.spec()!r} leaves the network's token range 0..{self.vocab - 1}"
+                    f"domain input {r.spec()!r} leaves the network's token range "
+                    f"0..{self.vocab - 1}"
                 )
 
     @torch.no_grad()
@@ -92,6 +93,8 @@ def load(path: Path | str) -> Network:
     )
 
 
-def from_module(module: nn.Module, n_inputs: int, n_classes: int, vocab: int, description: str = "") -> Network:
+def from_module(
+    module: nn.Module, n_inputs: int, n_classes: int, vocab: int, description: str = ""
+) -> Network:
     """Wrap an in-memory module (as tests and notebooks do)."""
     return Network(module, n_inputs, n_classes, vocab, description or type(module).__name__)

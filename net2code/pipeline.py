@@ -111,7 +111,9 @@ class Extraction:
         return folder
 
 
-def _header(network: Network, domain: Domain, candidate: Candidate, v: Verification | None) -> list[str]:
+def _header(
+    network: Network, domain: Domain, candidate: Candidate, v: Verification | None
+) -> list[str]:
     where = f" ({network.source})" if network.source else ""
     lines = [
         f"Extracted by net2code {__version__} from the network {network.description}{where}.",

@@ -15,5 +15,8 @@ def probe(network: Network, domain: Domain) -> Behaviour:
     points = domain.enumerate()  # (n, n_inputs)
     outputs = network(points)  # (n,)
     return Behaviour(
-        inputs=points, outputs=outputs.astype(np.int64), names=domain.names, n_classes=network.n_classes
+        inputs=points,
+        outputs=outputs.astype(np.int64),
+        names=domain.names,
+        n_classes=network.n_classes,
     )

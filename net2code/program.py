@@ -60,6 +60,38 @@ def depth(expr: Expr) -> int:
     return 1 + max(depth(child) for child in children)
 
 
+def canonical(expr: Expr, names: tuple[str, ...]) -> Expr:
+    """Order the operands of commutative operators for reading: inputs in their domain order,
+    constants first in products and last in sums. The value is unchanged."""
+
+    def first_input(e: Expr) -> int:
+        if e[0] == "var":
+            return names.index(e[1]) if e[1] in names else len(names)
+        if e[0] == "const":
+            return len(names) + 1
+        children = e[2:] if e[0] == "call" else e[2:4]
+        return min(first_input(child) for child in children)
+
+    def key(e: Expr) -> tuple[int, int]:
+        return (first_input(e), size(e))
+
+    kind = expr[0]
+    if kind == "bin":
+        op, left, right = expr[1], canonical(expr[2], names), canonical(expr[3], names)
+        if op in ("+", "==") and key(right) < key(left):
+            left, right = right, left
+        if op == "*":
+            consts_first = sorted((left, right), key=lambda e: (e[0] != "const", key(e)))
+            left, right = consts_first
+        return ("bin", op, left, right)
+    if kind == "call":
+        args = [canonical(arg, names) for arg in expr[2:]]
+        if expr[1] in ("max", "min"):
+            args.sort(key=key)
+        return ("call", expr[1], *args)
+    return expr
+
+
 def to_ast(expr: Expr) -> ast.expr:
     kind = expr[0]
     if kind == "var":

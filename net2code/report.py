@@ -62,6 +62,10 @@ def render_markdown(extraction: Extraction) -> str:
     lines += ["## Search", ""]
     lines += [f"- {key.replace('_', ' ')}: {value}" for key, value in search.items()]
     lines += ["", "## Provenance", ""]
-    lines += [f"- seed: {data['seed']}", f"- versions: {data['versions']}", f"- device: {data['device']}"]
+    lines += [
+        f"- seed: {data['seed']}",
+        f"- versions: {data['versions']}",
+        f"- device: {data['device']}",
+    ]
     lines += [f"- timings (s): {extraction.timings}", ""]
     return "\n".join(lines)

@@ -48,6 +48,8 @@ class TrainConfig:
             raise ConfigError(f"weight_decay={self.weight_decay} must be >= 0")
         if not 0.0 < self.train_fraction <= 1.0:
             raise ConfigError(f"train_fraction={self.train_fraction} must lie in (0, 1]")
+        self.task()  # validates p and op
+        self.model_config()  # validates the architecture
 
     def task(self) -> ModularTask:
         return ModularTask(self.p, self.op)
@@ -127,7 +129,9 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
 
     history: list[dict[str, float]] = []
     start = time.perf_counter()
-    bar = tqdm(range(config.max_steps), disable=not progress, desc="train", unit="step", leave=False)
+    bar = tqdm(
+        range(config.max_steps), disable=not progress, desc="train", unit="step", leave=False
+    )
     step = 0
     loss_value, train_acc, test_acc = float("inf"), 0.0, 0.0
     for step in bar:
@@ -145,7 +149,12 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
                 model.eval()
                 test_acc = _accuracy(model(x_test), y_test) if len(y_test) else train_acc
             history.append(
-                {"step": step, "train_loss": loss_value, "train_acc": train_acc, "test_acc": test_acc}
+                {
+                    "step": step,
+                    "train_loss": loss_value,
+                    "train_acc": train_acc,
+                    "test_acc": test_acc,
+                }
             )
             bar.set_postfix(loss=f"{loss_value:.3g}", test_acc=f"{test_acc:.3f}")
             if test_acc == 1.0 and train_acc == 1.0 and loss_value < config.stop_loss:

@@ -74,7 +74,9 @@ def verify(
     return Verification(n, int(agree.sum()), method, listed)
 
 
-def verify_scalar(program: Callable[..., int], behaviour: Behaviour, limit: int = 200_000) -> dict[str, Any]:
+def verify_scalar(
+    program: Callable[..., int], behaviour: Behaviour, limit: int = 200_000
+) -> dict[str, Any]:
     """Run the plain-Python `program` point by point (all points, or an even sample of `limit`)."""
     n = len(behaviour.outputs)
     index = np.arange(n) if n <= limit else np.linspace(0, n - 1, limit).astype(np.int64)

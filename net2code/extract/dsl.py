@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..program import Expr, Program, binary, call, const, depth, size, var
+from ..program import Expr, Program, binary, call, canonical, const, depth, size, var
 from ..program import evaluate as evaluate_expr
 from .base import Behaviour, Candidate
 
@@ -48,7 +48,7 @@ def _mod(values: np.ndarray, m: int) -> np.ndarray:
 @dataclass(frozen=True)
 class DSLConfig:
     """Search limits. `max_level` bounds the size of enumerated sub-expressions; the programs
-    found can be larger (a modulus adds 2 nodes, a meet-in-the-middle sum adds 3 plus its other half)."""
+    found can be larger: a modulus adds 2 nodes, a meet-in-the-middle sum 3 plus its other half."""
 
     max_level: int = 7
     max_program_size: int = 15
@@ -60,6 +60,13 @@ class DSLConfig:
     small_constants: tuple[int, ...] = (0, 1, 2, 3)
     extra_constants: tuple[int, ...] = ()
     seed: int = 0
+
+
+def _builder(kind: str, exprs: list[Expr], exponent: int | None) -> Callable[[int], Expr]:
+    """Build the i-th expression of a unary block (abs, or a power) on demand."""
+    if kind == "abs":
+        return lambda i: call("abs", exprs[i])
+    return lambda i: binary("**", exprs[i], const(exponent or 0))
 
 
 @dataclass
@@ -94,7 +101,9 @@ class DSLSearch:
             values.add(int(behaviour.n_classes))
         return sorted(values)
 
-    def search(self, behaviour: Behaviour, *, timeout: float = 60.0, progress: bool = False) -> Candidate:
+    def search(
+        self, behaviour: Behaviour, *, timeout: float = 60.0, progress: bool = False
+    ) -> Candidate:
         return _Run(self.config, behaviour, self.constants(behaviour), timeout, progress).run()
 
 
@@ -169,8 +178,13 @@ class _Run:
         from tqdm.auto import tqdm
 
         start = time.perf_counter()
-        bar = tqdm(total=self.config.max_level, desc="dsl search", unit="level",
-                   disable=not self.progress, leave=False)
+        bar = tqdm(
+            total=self.config.max_level,
+            desc="dsl search",
+            unit="level",
+            disable=not self.progress,
+            leave=False,
+        )
         level = 0
         accepted: Expr | None = None
         for level in range(1, self.config.max_level + 1):
@@ -198,12 +212,14 @@ class _Run:
         }
         names = self.behaviour.names
         if accepted is not None:
-            return Candidate("dsl", Program(accepted, names), exact=True, stats=stats)
+            return Candidate(
+                "dsl", Program(canonical(accepted, names), names), exact=True, stats=stats
+            )
         partial = None if self.best_partial is None else Program(self.best_partial[2], names)
         return Candidate("dsl", partial, exact=False, stats=stats)
 
     def _accept(self, level: int, final: bool = False) -> Expr | None:
-        """Return the smallest found program that holds on every point, once no smaller one can appear."""
+        """The smallest found program that holds on every point, once no smaller one can appear."""
         for item in sorted(self.found):
             if not final and item.size > level + 1:
                 return None  # the next level could still give a direct match of size level + 1
@@ -243,7 +259,7 @@ class _Run:
     def _candidates(
         self, level: int
     ) -> Iterator[tuple[np.ndarray, Callable[[int], Expr], np.ndarray]]:
-        """Yield blocks of candidate values (c, k), a way to build the i-th expression, and const flags."""
+        """Yield blocks of candidate values (c, k), a builder for each, and const flags."""
         k = len(self.sample)
         if level == 1:
             # Constants first, so that commutative products read "3 * b" rather than "b * 3".
@@ -266,17 +282,16 @@ class _Run:
                 yield from self._binary_blocks(op, left, right, left_size == right_size)
         bound = self.config.value_bound
         if (child := self.levels.get(level - 1)) is not None:
-            vals = np.abs(child.values)
-            yield vals, (lambda i, c=child: call("abs", c.exprs[i])), child.is_const
+            yield np.abs(child.values), _builder("abs", child.exprs, None), child.is_const
         if (child := self.levels.get(level - 2)) is not None:
             for exponent in (2, 3):
                 ok = (np.abs(child.values.astype(np.float64)) ** exponent <= bound).all(-1)
                 idx = np.flatnonzero(ok & ~child.is_const)
                 if len(idx):
-                    vals = child.values[idx] ** exponent
+                    exprs = [child.exprs[i] for i in idx.tolist()]
                     yield (
-                        vals,
-                        (lambda i, c=child, idx=idx, e=exponent: binary("**", c.exprs[idx[i]], const(e))),
+                        child.values[idx] ** exponent,
+                        _builder("**", exprs, exponent),
                         np.zeros(len(idx), dtype=bool),
                     )
 
@@ -308,7 +323,10 @@ class _Run:
                     vals = a - b
                 elif op == "*":
                     vals = a * b
-                    big = np.abs(a.astype(np.float64) * b.astype(np.float64)) > self.config.value_bound
+                    big = (
+                        np.abs(a.astype(np.float64) * b.astype(np.float64))
+                        > self.config.value_bound
+                    )
                     vals[big] = self.config.value_bound + 1  # rejected by the bound check
                 elif op == "//":
                     vals = np.floor_divide(a, b)
@@ -331,12 +349,6 @@ class _Run:
                 return binary(o, l_expr, r_expr)
 
             yield vals, make, np.zeros(len(pairs), dtype=bool)
-
-    def _reading_order(self, expr: Expr) -> tuple[int, int]:
-        """Sort key for operands of a sum: the one using the earliest input first, then smaller."""
-        text = repr(expr)
-        positions = [i for i, n in enumerate(self.behaviour.names) if repr(var(n)) in text]
-        return (min(positions) if positions else len(self.behaviour.names), size(expr))
 
     # ------------------------------------------------------------------ goals
     def _process(
@@ -366,12 +378,12 @@ class _Run:
                 exprs[j] = make(int(idx[j]))
             return exprs[j]
 
-        for j in np.flatnonzero(new_fps == self.fp_y):
+        for j in np.flatnonzero(new_fps == self.fp_y).tolist():
             if np.array_equal(vals[j], self.y):
                 self._record(expr_of(j), level)
         agree = (vals == self.y).sum(-1)
-        j = int(agree.argmax())
-        self._note_partial(int(agree[j]), level, lambda: expr_of(j))
+        top = int(agree.argmax())
+        self._note_partial(int(agree[top]), level, lambda: expr_of(top))
         for m in self.moduli:
             self._modular_goals(level, m, vals, expr_of)
         if level < self.config.max_level:
@@ -387,15 +399,15 @@ class _Run:
         weights = self.weights[: self.prefix]
         modulus = const(m)
         fps = reduced @ weights
-        for j in np.flatnonzero(fps == self.fp_y_prefix):
+        for j in np.flatnonzero(fps == self.fp_y_prefix).tolist():
             if np.array_equal(_mod(vals[j], m), self.y):
                 self._record(binary("%", expr_of(j), modulus), level + 2)
         agree = (reduced == y).sum(-1)
-        j = int(agree.argmax())
+        top = int(agree.argmax())
         self._note_partial(
-            int(agree[j]) * len(self.y) // self.prefix,
+            int(agree[top]) * len(self.y) // self.prefix,
             level + 2,
-            lambda: binary("%", expr_of(j), modulus),
+            lambda: binary("%", expr_of(top), modulus),
         )
 
         table = self.mod_tables[m]
@@ -420,8 +432,7 @@ class _Run:
                     continue
                 e = expr_of(j)
                 if kind == "+":
-                    first, second = sorted((other, e), key=self._reading_order)
-                    combined = binary("+", first, second)
+                    combined = binary("+", other, e)
                 elif kind == "-":
                     combined = binary("-", e, other)
                 else:

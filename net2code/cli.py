@@ -1,0 +1,238 @@
+"""The `net2code` command line: train, extract, verify, bench, demo.
+
+Bad input ends with one line on stderr naming the value and the limit, and exit code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from .errors import Net2CodeError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Turn a trained neural network into ordinary, verified code.",
+)
+train_app = typer.Typer(no_args_is_help=True, help="Train a network on a built-in task.")
+app.add_typer(train_app, name="train")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+NoProgress = Annotated[bool, typer.Option("--no-progress", help="Hide progress bars.")]
+
+
+def _friendly(func: F) -> F:
+    """Turn net2code's own errors into one line on stderr and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except Net2CodeError as exc:
+            typer.echo(f"net2code: error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            typer.echo("net2code: interrupted", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@train_app.command("modular")
+@_friendly
+def train_modular(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Run folder to write.")],
+    op: Annotated[
+        str, typer.Option(help="add, sub, mul, ... or an expression in a and b.")
+    ] = "add",
+    p: Annotated[int, typer.Option("--p", help="The modulus.")] = 59,
+    model: Annotated[str, typer.Option(help="transformer, mlp or mlp-concat.")] = "transformer",
+    attention_rate: Annotated[float, typer.Option(help="Alpha in [0, 1] (transformer).")] = 1.0,
+    d_model: Annotated[int, typer.Option(help="Embedding width.")] = 128,
+    d_mlp: Annotated[int | None, typer.Option(help="MLP width (default 4*d_model).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for init and split.")] = 0,
+    train_fraction: Annotated[
+        float, typer.Option(help="Share of the p*p pairs to train on.")
+    ] = 0.8,
+    weight_decay: Annotated[float, typer.Option(help="AdamW weight decay.")] = 1.0,
+    lr: Annotated[float, typer.Option(help="AdamW learning rate.")] = 1e-3,
+    max_steps: Annotated[int, typer.Option(help="Upper bound on full-batch steps.")] = 20_000,
+    no_progress: NoProgress = False,
+) -> None:
+    """Train on op(a, b) mod p and save a safetensors checkpoint with its config."""
+    from .train import TrainConfig, save_run, train
+
+    config = TrainConfig(
+        p=p,
+        op=op,
+        model=model,
+        d_model=d_model,
+        d_mlp=d_mlp,
+        attention_rate=attention_rate,
+        seed=seed,
+        train_fraction=train_fraction,
+        weight_decay=weight_decay,
+        lr=lr,
+        max_steps=max_steps,
+    )
+    result = train(config, progress=not no_progress)
+    save_run(result, output)
+    s = result.summary()
+    typer.echo(
+        f"trained {config.model} on {config.task().name}: {s['steps']} steps in {s['seconds']}s, "
+        f"train loss {s['train_loss']:.3g}, test accuracy {s['test_accuracy']:.4f}, "
+        f"all pairs {s['full_domain_accuracy']:.4f} -> {output}"
+    )
+
+
+def _out_dir(path: Path, output: Path | None) -> Path:
+    if output is not None:
+        return output
+    return path if path.is_dir() else path.parent
+
+
+@app.command()
+@_friendly
+def extract(
+    path: Annotated[Path, typer.Argument(help="A run folder, or a model.safetensors file.")],
+    domain: Annotated[
+        str | None, typer.Option(help='Inputs, e.g. "a:0..58 b:0..58" (default: all tokens).')
+    ] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Folder to write.")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds for the program search.")] = 120.0,
+    no_progress: NoProgress = False,
+) -> None:
+    """Extract the smallest program that reproduces the network, verify it, emit program.py."""
+    from .network import load
+    from .pipeline import extract as run_extract
+
+    if timeout <= 0:
+        raise Net2CodeError(f"--timeout {timeout} must be > 0")
+    network = load(path)
+    extraction = run_extract(network, domain, timeout=timeout, progress=not no_progress)
+    folder = extraction.save(_out_dir(path, output))
+    typer.echo(extraction.summary_line())
+    typer.echo(f"wrote program.py, program_numpy.py, result.json, report.md -> {folder}")
+
+
+@app.command()
+@_friendly
+def verify(
+    path: Annotated[
+        Path, typer.Argument(help="The run folder or model file the program came from.")
+    ],
+    program: Annotated[
+        Path | None, typer.Option(help="program.py to check (default: the one beside the run).")
+    ] = None,
+    domain: Annotated[str | None, typer.Option(help="Domain (default: from result.json).")] = None,
+) -> None:
+    """Re-check an emitted program.py against the network on every point; exit 1 if any differ."""
+    from .domain import Domain
+    from .emit import load_function
+    from .network import load
+    from .probe import probe
+    from .verify import verify_scalar
+
+    program = program or _out_dir(path, None) / "program.py"
+    if not program.is_file():
+        raise Net2CodeError(
+            f"program {str(program)!r} does not exist: run `net2code extract` first"
+        )
+    network = load(path)
+    if domain is None:
+        result_file = program.parent / "result.json"
+        domain = json.loads(result_file.read_text())["domain"] if result_file.is_file() else None
+    dom = Domain.parse(domain) if domain else network.natural_domain
+    behaviour = probe(network, dom)
+    try:
+        function = load_function(program.read_text(encoding="utf-8"))
+    except (SyntaxError, KeyError) as exc:
+        raise Net2CodeError(f"{program} does not define a valid program(): {exc}") from None
+    check = verify_scalar(function, behaviour, limit=dom.size)
+    n, agree = check["checked"], check["agree"]
+    status = "verified" if agree == n else "NOT verified"
+    typer.echo(f"{program}: {status}: {agree:,}/{n:,} points agree ({100 * agree / n:.2f}%)")
+    if agree != n:
+        raise typer.Exit(1)
+
+
+@app.command()
+@_friendly
+def bench(
+    path: Annotated[Path, typer.Argument(help="The run folder or model file.")],
+    program_dir: Annotated[
+        Path | None, typer.Option(help="Folder with program.py and result.json (default: the run).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Where to write bench.*")
+    ] = None,
+    max_seconds: Annotated[float, typer.Option(help="Time cap per measurement.")] = 20.0,
+) -> None:
+    """Throughput and peak memory, network vs program, at batch 1 and full batch."""
+    from .bench import BenchConfig, render_bench_markdown, write_bench
+    from .bench import bench as run_bench
+
+    program_dir = program_dir or _out_dir(path, None)
+    report = run_bench(path, program_dir, BenchConfig(max_seconds=max_seconds))
+    write_bench(report, output or program_dir)
+    typer.echo(render_bench_markdown(report))
+
+
+@app.command()
+@_friendly
+def demo(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Run folder.")] = Path("runs/demo"),
+    seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
+    no_progress: NoProgress = False,
+) -> None:
+    """Train a p=59 addition transformer, extract and verify it, print the program and speed-up."""
+    from .bench import BenchConfig, write_bench
+    from .bench import bench as run_bench
+    from .network import load
+    from .pipeline import extract as run_extract
+    from .train import TrainConfig, save_run, train
+
+    start = time.perf_counter()
+    config = TrainConfig(p=59, op="add", model="transformer", attention_rate=1.0, seed=seed)
+    typer.echo(f"[1/4] training a {config.model} on {config.task().name} (seed {seed}) ...")
+    result = train(config, progress=not no_progress)
+    save_run(result, output)
+    s = result.summary()
+    typer.echo(
+        f"      {s['steps']} steps, {s['seconds']}s; test accuracy {s['test_accuracy']:.4f}, "
+        f"all 3,481 pairs {s['full_domain_accuracy']:.4f}"
+    )
+    typer.echo("[2/4] extracting a program from the network alone (it never sees the labels) ...")
+    extraction = run_extract(load(output), timeout=120, progress=not no_progress)
+    extraction.save(output)
+    typer.echo(f"[3/4] {extraction.summary_line()}")
+    typer.echo("[4/4] benchmarking network vs program ...")
+    report = run_bench(output, output, BenchConfig(max_seconds=10))
+    write_bench(report, output)
+    typer.echo("")
+    typer.echo((extraction.python_source or "").rstrip())
+    typer.echo("")
+    r = report["ratios"]
+    typer.echo(
+        f"speed-up of program.py over the network: {r['throughput_batch_1']:,.0f}x at batch 1, "
+        f"{r['throughput_batch_full']:,.1f}x at full batch (program_numpy.py); "
+        f"peak memory {r['peak_rss_batch_1']:.0f}x smaller"
+    )
+    typer.echo(f"outputs in {output}/ ; total {time.perf_counter() - start:.0f}s")
+
+
+def main() -> None:
+    app(prog_name="net2code")
+
+
+if __name__ == "__main__":
+    main()

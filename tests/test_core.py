@@ -1,0 +1,133 @@
+"""Tasks, domains, models, checkpoints and the DSL search on known functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from net2code import Domain, ModularTask, TrainConfig
+from net2code.checkpoint import load_checkpoint, save_checkpoint
+from net2code.errors import ConfigError, DomainError
+from net2code.extract.base import Behaviour
+from net2code.extract.dsl import DSLConfig, DSLSearch
+from net2code.models import ModelConfig, Transformer, build_model
+
+
+def test_modular_task_labels_and_split() -> None:
+    task = ModularTask(7, "sub")
+    x, y = task.inputs(), task.labels()
+    assert x.shape == (49, 2)
+    assert (y == (x[:, 0] - x[:, 1]) % 7).all()
+    split = task.split(0.8, seed=3)
+    assert len(split.train) == round(0.8 * 49)
+    assert set(split.train).isdisjoint(split.test)
+    assert set(split.train) | set(split.test) == set(range(49))
+    assert (task.split(0.8, seed=3).train == split.train).all()
+    assert not (task.split(0.8, seed=4).train == split.train).all()
+
+
+def test_custom_expression_labels() -> None:
+    task = ModularTask(11, "a*a + 3*b")
+    x = task.inputs()
+    assert (task.labels() == (x[:, 0] ** 2 + 3 * x[:, 1]) % 11).all()
+
+
+@pytest.mark.parametrize(
+    ("p", "op", "message"),
+    [
+        (1, "add", "p=1"),
+        (7, "a/b", "Div"),
+        (7, "c + a", "'c'"),
+        (7, "a +", "syntax"),
+        (7, "a % 0", "zero"),
+    ],
+)
+def test_bad_tasks(p: int, op: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        ModularTask(p, op).labels()
+
+
+def test_domain_parse_and_enumerate() -> None:
+    domain = Domain.parse("a:0..2 b:-1..0 c:bit")
+    assert domain.size == 12
+    points = domain.enumerate()
+    assert points[:3].tolist() == [[0, -1, 0], [0, -1, 1], [0, 0, 0]]
+    assert points[-1].tolist() == [2, 0, 1]
+    with pytest.raises(DomainError, match="10,000,000"):
+        Domain.parse("a:0..9999 b:0..9999")
+    with pytest.raises(DomainError, match="empty"):
+        Domain.parse("a:3..1")
+    with pytest.raises(DomainError, match="distinct"):
+        Domain.parse("a:0..1 a:0..1")
+
+
+def test_attention_rate_zero_makes_attention_constant() -> None:
+    torch.manual_seed(0)
+    config = ModelConfig(
+        kind="transformer", vocab=7, n_out=7, d_model=16, n_heads=2, d_mlp=32, attention_rate=0.0
+    )
+    model = Transformer(config)
+    x = torch.randn(3, 2, 16)
+    # With alpha = 0 the pattern is J: every position receives the sum of all values.
+    expected = model.attn.W_O(model.attn.W_V(x).sum(dim=1, keepdim=True).expand(-1, 2, -1))
+    assert torch.allclose(model.attn(x), expected, atol=1e-5)
+    assert model(torch.tensor([[1, 2], [3, 4]])).shape == (2, 7)
+
+
+def test_model_sizes_match_the_paper() -> None:
+    model = build_model(ModelConfig(kind="transformer", vocab=59, n_out=59))
+    n = sum(p.numel() for p in model.parameters())
+    # embed 59*128 + pos 2*128 + 4 * 128*128 + MLP 128*512+512+512*128+128 + unembed 128*59
+    assert n == 59 * 128 + 2 * 128 + 4 * 128 * 128 + (128 * 512 + 512 + 512 * 128 + 128) + 128 * 59
+
+
+def test_checkpoint_round_trip(tmp_path: Path) -> None:
+    config = ModelConfig(kind="mlp", vocab=5, n_out=5, d_model=8, d_mlp=16)
+    model = build_model(config)
+    save_checkpoint(tmp_path, model, config, {"task": {"p": 5}})
+    loaded = load_checkpoint(tmp_path)
+    tokens = torch.tensor([[0, 1], [4, 3]])
+    assert torch.equal(loaded.model(tokens), model(tokens))
+    assert loaded.meta["task"] == {"p": 5}
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_train_config_validates_early() -> None:
+    with pytest.raises(ConfigError, match="attention_rate"):
+        TrainConfig(attention_rate=1.5)
+    with pytest.raises(ConfigError, match="d_model=30"):
+        TrainConfig(d_model=30, n_heads=4)
+
+
+def _behaviour(values: np.ndarray, n: int, n_classes: int | None = None) -> Behaviour:
+    domain = Domain.parse(f"a:0..{n - 1} b:0..{n - 1}")
+    return Behaviour(domain.enumerate(), values.reshape(-1), ("a", "b"), n_classes)
+
+
+@pytest.mark.parametrize(
+    ("fn", "expected"),
+    [
+        (lambda a, b: np.minimum(a, b), "min(a, b)"),
+        (lambda a, b: np.abs(a - b), "abs(a - b)"),
+        (lambda a, b: (a < b).astype(np.int64), "int(a < b)"),
+        (lambda a, b: a // 3 + b, "a // 3 + b"),
+        (lambda a, b: (a * b * b) % 17, "a * (b * b) % 17"),
+    ],
+)
+def test_dsl_finds_known_functions(fn, expected: str) -> None:
+    a, b = np.meshgrid(np.arange(17), np.arange(17), indexing="ij")
+    candidate = DSLSearch().search(_behaviour(fn(a, b), 17, 17), timeout=30)
+    assert candidate.exact
+    assert candidate.program.source == expected
+
+
+def test_dsl_respects_its_timeout_and_reports_best_partial() -> None:
+    rng = np.random.default_rng(0)
+    values = rng.integers(0, 5, size=(9, 9))
+    candidate = DSLSearch(DSLConfig(max_level=9)).search(_behaviour(values, 9, 5), timeout=2)
+    assert not candidate.exact
+    assert candidate.program is not None
+    assert candidate.stats["timed_out"] or candidate.stats["levels_enumerated"] == 9
