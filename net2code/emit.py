@@ -1,8 +1,9 @@
 """Emission: a program becomes standalone Python source, built with `ast`.
 
-Two variants share one expression:
-* `program.py`: plain Python, no imports, ``program(a, b) -> int`` for one input;
-* `program_numpy.py`: the same expression on NumPy arrays, for batches.
+Two variants share one expression tree:
+* `program.py`: plain Python, no imports, ``program(a, b)`` for one input. A decision tree at
+  the root becomes nested ``if``/``else`` statements;
+* `program_numpy.py`: the same tree elementwise on NumPy arrays, for batches.
 """
 
 from __future__ import annotations
@@ -13,27 +14,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from .program import Program, to_ast
-
-_NUMPY_CALLS = {"abs": "abs", "max": "maximum", "min": "minimum"}
-
-
-class _ToNumpy(ast.NodeTransformer):
-    """Rewrite scalar calls to their elementwise NumPy forms."""
-
-    def visit_Call(self, node: ast.Call) -> ast.AST:
-        self.generic_visit(node)
-        if isinstance(node.func, ast.Name) and node.func.id == "int" and node.args:
-            # int(x < y) on arrays: a boolean array cast to int64
-            cast = ast.Attribute(value=node.args[0], attr="astype", ctx=ast.Load())
-            return ast.Call(func=cast, args=[_np_attr("int64")], keywords=[])
-        if isinstance(node.func, ast.Name) and node.func.id in _NUMPY_CALLS:
-            node.func = _np_attr(_NUMPY_CALLS[node.func.id])
-        return node
-
-
-def _np_attr(name: str) -> ast.Attribute:
-    return ast.Attribute(value=ast.Name(id="np", ctx=ast.Load()), attr=name, ctx=ast.Load())
+from .program import Expr, Program, to_ast
 
 
 def _docstring(lines: list[str]) -> str:
@@ -43,16 +24,27 @@ def _docstring(lines: list[str]) -> str:
     return "\n".join(wrapped) + "\n"
 
 
+def _statements(expr: Expr) -> list[ast.stmt]:
+    """`if` nodes at the top become statements, which read better than nested ternaries."""
+    if expr[0] == "if":
+        _, _, condition, then, otherwise = expr
+        test = to_ast(condition, boolean=True)
+        return [ast.If(test=test, body=_statements(then), orelse=[]), *_statements(otherwise)]
+    return [ast.Return(value=to_ast(expr))]
+
+
 def _function(program: Program, arg_type: str, body: list[ast.stmt], doc: str) -> ast.FunctionDef:
-    annotation = ast.parse(arg_type, mode="eval").body
     args = ast.arguments(
         posonlyargs=[],
-        args=[ast.arg(arg=name, annotation=annotation) for name in program.inputs],
+        args=[
+            ast.arg(arg=name, annotation=ast.parse(arg_type, mode="eval").body)
+            for name in program.inputs
+        ],
         kwonlyargs=[],
         kw_defaults=[],
         defaults=[],
     )
-    return ast.FunctionDef(
+    return ast.FunctionDef(  # type: ignore[call-overload]
         name="program",
         args=args,
         body=[ast.Expr(ast.Constant(doc)), *body],
@@ -61,40 +53,68 @@ def _function(program: Program, arg_type: str, body: list[ast.stmt], doc: str) -
     )
 
 
+def _table_lines(program: Program, numpy: bool) -> list[str]:
+    """Constant tables as compact hex byte strings (values 0..255) or tuples."""
+    lines = []
+    for name, values in program.tables:
+        if values and min(values) >= 0 and max(values) <= 255:
+            hexed = bytes(values).hex()
+            chunks = [hexed[i : i + 76] for i in range(0, len(hexed), 76)]
+            literal = "\n".join(f'    "{chunk}"' for chunk in chunks)
+            value = f"bytes.fromhex(\n{literal}\n)"
+            if numpy:
+                value = f"np.frombuffer({value}, dtype=np.uint8).astype(np.int64)"
+        else:
+            items = ", ".join(str(v) for v in values)
+            wrapped = textwrap.fill(
+                items, width=84, initial_indent="    ", subsequent_indent="    "
+            )
+            value = f"(\n{wrapped},\n)" if not numpy else f"np.array((\n{wrapped},\n))"
+        lines.append(f"{name} = {value}")
+    return lines
+
+
 def emit_python(program: Program, header: list[str]) -> str:
     """Plain-Python `program.py`: one function, no imports."""
     signature = ", ".join(program.inputs)
-    doc = _docstring([*header, "", f"Usage: program({signature}) -> int, one input at a time."])
-    func = _function(
-        program, "int", [ast.Return(value=to_ast(program.expr))], "Compute the program."
-    )
-    return _render(doc, [], func)
+    doc = _docstring([*header, "", f"Usage: program({signature}), one input at a time."])
+    kind = "float" if _uses_floats(program.expr) else "int"
+    func = _function(program, kind, _statements(program.expr), "Compute the program.")
+    return _render(doc, [], _table_lines(program, numpy=False), func)
 
 
 def emit_numpy(program: Program, header: list[str]) -> str:
-    """Vectorised `program_numpy.py`: the same expression on int64 arrays."""
-    doc = _docstring([*header, "", "Vectorised variant: every argument is an integer array."])
+    """Vectorised `program_numpy.py`: the same tree on arrays."""
+    doc = _docstring([*header, "", "Vectorised variant: every argument is an array."])
+    dtype = "np.float64" if _uses_floats(program.expr) else "np.int64"
     body: list[ast.stmt] = [
-        ast.parse(f"{name} = np.asarray({name}, dtype=np.int64)").body[0] for name in program.inputs
+        ast.parse(f"{name} = np.asarray({name}, dtype={dtype})").body[0] for name in program.inputs
     ]
-    expr = _ToNumpy().visit(to_ast(program.expr))
-    if not any(isinstance(node, ast.Name) and node.id in program.inputs for node in ast.walk(expr)):
-        # A constant program must still return one value per input.
-        shape = ", ".join(f"np.shape({name})" for name in program.inputs)
-        expr = ast.parse(
-            f"np.full(np.broadcast_shapes({shape}), {ast.unparse(expr)}, dtype=np.int64)",
-            mode="eval",
-        ).body
-    body.append(ast.Return(value=expr))
+    body.append(
+        ast.Assign(
+            targets=[ast.Name(id="out", ctx=ast.Store())], value=to_ast(program.expr, numpy=True)
+        )
+    )
+    # Constant (sub)programs must still return one value per input.
+    shape = ", ".join(f"np.shape({name})" for name in program.inputs)
+    body.append(ast.parse(f"return np.broadcast_to(out, np.broadcast_shapes({shape}))").body[0])
     func = _function(program, "np.ndarray", body, "Compute the program on arrays.")
-    return _render(doc, ["import numpy as np"], func)
+    return _render(doc, ["import numpy as np"], _table_lines(program, numpy=True), func)
 
 
-def _render(doc: str, imports: list[str], func: ast.FunctionDef) -> str:
+def _uses_floats(expr: Expr) -> bool:
+    if expr[0] == "const":
+        return isinstance(expr[1], float)
+    return expr[0] != "var" and any(_uses_floats(child) for child in expr[2:])
+
+
+def _render(doc: str, imports: list[str], tables: list[str], func: ast.FunctionDef) -> str:
     code = ast.unparse(ast.fix_missing_locations(ast.Module(body=[func], type_ignores=[])))
     parts = [f'"""{doc}"""\n']
     if imports:
         parts.append("\n".join(imports) + "\n")
+    if tables:
+        parts.append("\n".join(tables) + "\n")
     parts.append("\n" + code + "\n")
     return "\n".join(parts)
 

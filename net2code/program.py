@@ -1,8 +1,23 @@
-"""Programs as small expression trees over named integer inputs.
+"""Programs as small expression trees over named inputs.
 
-A tree is built from immutable tuples so it can be hashed, compared and rendered:
-``("var", name)``, ``("const", value)``, ``("bin", op, left, right)`` and ``("call", fn, arg...)``.
-It is rendered to Python through `ast`, so precedence and parentheses are always right.
+Every node is an immutable tuple ``(kind, attribute, *children)``, so trees can be hashed,
+compared and rendered:
+
+================  ==========================  ==========================================
+kind              attribute                   children
+================  ==========================  ==========================================
+``var``           input name                  none
+``const``         int or float                none
+``bin``           + - * // % ** < <= > >= ==  left, right
+                  ^ (xor)
+``call``          abs, min, max               arguments
+``and``, ``or``   None                        operands
+``not``           None                        operand
+``if``            None                        condition, value if true, value if false
+``lookup``        table name                  index expression
+================  ==========================  ==========================================
+
+Rendering goes through `ast`, so precedence and parentheses are always right.
 """
 
 from __future__ import annotations
@@ -15,24 +30,35 @@ import numpy as np
 
 Expr = tuple[Any, ...]
 
-BINARY_OPS: dict[str, type[ast.operator]] = {
+ARITHMETIC: dict[str, type[ast.operator]] = {
     "+": ast.Add,
     "-": ast.Sub,
     "*": ast.Mult,
     "//": ast.FloorDiv,
     "%": ast.Mod,
     "**": ast.Pow,
+    "^": ast.BitXor,
 }
-COMPARE_OPS: dict[str, type[ast.cmpop]] = {"<": ast.Lt, "==": ast.Eq}
-CALLS = ("abs", "min", "max")
+COMPARE_OPS: dict[str, type[ast.cmpop]] = {
+    "<": ast.Lt,
+    "<=": ast.LtE,
+    ">": ast.Gt,
+    ">=": ast.GtE,
+    "==": ast.Eq,
+}
+BOOLEAN_KINDS = ("and", "or", "not")
 
 
 def var(name: str) -> Expr:
     return ("var", name)
 
 
-def const(value: int) -> Expr:
-    return ("const", int(value))
+def const(value: float) -> Expr:
+    if isinstance(value, bool | np.bool_):
+        return ("const", int(value))
+    if isinstance(value, int | np.integer):
+        return ("const", int(value))
+    return ("const", float(value))
 
 
 def binary(op: str, left: Expr, right: Expr) -> Expr:
@@ -43,21 +69,43 @@ def call(fn: str, *args: Expr) -> Expr:
     return ("call", fn, *args)
 
 
+def and_(*args: Expr) -> Expr:
+    return args[0] if len(args) == 1 else ("and", None, *args)
+
+
+def or_(*args: Expr) -> Expr:
+    return args[0] if len(args) == 1 else ("or", None, *args)
+
+
+def not_(arg: Expr) -> Expr:
+    return ("not", None, arg)
+
+
+def if_(condition: Expr, then: Expr, otherwise: Expr) -> Expr:
+    return ("if", None, condition, then, otherwise)
+
+
+def lookup(table: str, index: Expr) -> Expr:
+    return ("lookup", table, index)
+
+
+def children(expr: Expr) -> tuple[Expr, ...]:
+    return () if expr[0] in ("var", "const") else expr[2:]
+
+
 def size(expr: Expr) -> int:
     """Number of nodes: the measure 'smallest program' minimises."""
-    kind = expr[0]
-    if kind in ("var", "const"):
-        return 1
-    if kind == "bin":
-        return 1 + size(expr[2]) + size(expr[3])
-    return 1 + sum(size(arg) for arg in expr[2:])
+    return 1 + sum(size(child) for child in children(expr))
 
 
 def depth(expr: Expr) -> int:
-    if expr[0] in ("var", "const"):
-        return 1
-    children = expr[2:] if expr[0] == "call" else expr[2:4]
-    return 1 + max(depth(child) for child in children)
+    kids = children(expr)
+    return 1 + (max(depth(child) for child in kids) if kids else 0)
+
+
+def is_boolean(expr: Expr) -> bool:
+    """True for nodes whose natural value is a truth value (comparisons, and/or/not)."""
+    return expr[0] in BOOLEAN_KINDS or (expr[0] == "bin" and expr[1] in COMPARE_OPS)
 
 
 def canonical(expr: Expr, names: tuple[str, ...]) -> Expr:
@@ -69,51 +117,94 @@ def canonical(expr: Expr, names: tuple[str, ...]) -> Expr:
             return names.index(e[1]) if e[1] in names else len(names)
         if e[0] == "const":
             return len(names) + 1
-        children = e[2:] if e[0] == "call" else e[2:4]
-        return min(first_input(child) for child in children)
+        return min((first_input(child) for child in children(e)), default=len(names) + 1)
 
     def key(e: Expr) -> tuple[int, int]:
         return (first_input(e), size(e))
 
     kind = expr[0]
+    if kind in ("var", "const"):
+        return expr
+    kids = [canonical(child, names) for child in children(expr)]
     if kind == "bin":
-        op, left, right = expr[1], canonical(expr[2], names), canonical(expr[3], names)
-        if op in ("+", "==") and key(right) < key(left):
+        op, left, right = expr[1], kids[0], kids[1]
+        if op in ("+", "==", "^") and key(right) < key(left):
             left, right = right, left
         if op == "*":
-            consts_first = sorted((left, right), key=lambda e: (e[0] != "const", key(e)))
-            left, right = consts_first
+            left, right = sorted((left, right), key=lambda e: (e[0] != "const", key(e)))
         return ("bin", op, left, right)
-    if kind == "call":
-        args = [canonical(arg, names) for arg in expr[2:]]
-        if expr[1] in ("max", "min"):
-            args.sort(key=key)
-        return ("call", expr[1], *args)
-    return expr
+    if kind == "call" and expr[1] in ("max", "min"):
+        kids.sort(key=key)
+    return (kind, expr[1], *kids)
 
 
-def to_ast(expr: Expr) -> ast.expr:
-    kind = expr[0]
+# ---------------------------------------------------------------------- rendering
+def _name(identifier: str) -> ast.Name:
+    return ast.Name(id=identifier, ctx=ast.Load())
+
+
+def _np(attr: str) -> ast.Attribute:
+    return ast.Attribute(value=_name("np"), attr=attr, ctx=ast.Load())
+
+
+def _call(func: ast.expr, *args: ast.expr) -> ast.Call:
+    return ast.Call(func=func, args=list(args), keywords=[])
+
+
+def to_ast(expr: Expr, *, numpy: bool = False, boolean: bool = False) -> ast.expr:
+    """Render as Python. `boolean` says the context wants a truth value (an `if` test, an
+    operand of `and`); elsewhere truth values are cast to 0/1 integers. With `numpy` the
+    result works elementwise on arrays."""
+    node = _to_ast(expr, numpy)
+    if is_boolean(expr) and not boolean:
+        if numpy:
+            return _call(ast.Attribute(value=node, attr="astype", ctx=ast.Load()), _np("int64"))
+        return _call(_name("int"), node)
+    return node
+
+
+def _to_ast(expr: Expr, numpy: bool) -> ast.expr:
+    kind, attr = expr[0], expr[1]
+    kids = children(expr)
     if kind == "var":
-        return ast.Name(id=expr[1], ctx=ast.Load())
+        return _name(attr)
     if kind == "const":
-        value = expr[1]
-        if value < 0:
-            return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-value))
-        return ast.Constant(value=value)
+        if attr < 0:
+            return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-attr))
+        return ast.Constant(value=attr)
     if kind == "bin":
-        op = expr[1]
-        left, right = to_ast(expr[2]), to_ast(expr[3])
-        if op in COMPARE_OPS:
-            comparison = ast.Compare(left=left, ops=[COMPARE_OPS[op]()], comparators=[right])
-            return ast.Call(func=ast.Name(id="int", ctx=ast.Load()), args=[comparison], keywords=[])
-        return ast.BinOp(left=left, op=BINARY_OPS[op](), right=right)
+        if attr in COMPARE_OPS:
+            left, right = (to_ast(k, numpy=numpy) for k in kids)
+            return ast.Compare(left=left, ops=[COMPARE_OPS[attr]()], comparators=[right])
+        left, right = (to_ast(k, numpy=numpy) for k in kids)
+        return ast.BinOp(left=left, op=ARITHMETIC[attr](), right=right)
     if kind == "call":
-        return ast.Call(
-            func=ast.Name(id=expr[1], ctx=ast.Load()),
-            args=[to_ast(arg) for arg in expr[2:]],
-            keywords=[],
-        )
+        args = [to_ast(k, numpy=numpy) for k in kids]
+        if numpy:
+            return _call(_np({"abs": "abs", "max": "maximum", "min": "minimum"}[attr]), *args)
+        return _call(_name(attr), *args)
+    if kind in ("and", "or"):
+        operands = [to_ast(k, numpy=numpy, boolean=True) for k in kids]
+        if numpy:
+            func = _np("logical_and" if kind == "and" else "logical_or")
+            out = operands[0]
+            for operand in operands[1:]:
+                out = _call(func, out, operand)
+            return out
+        return ast.BoolOp(op=ast.And() if kind == "and" else ast.Or(), values=operands)
+    if kind == "not":
+        operand = to_ast(kids[0], numpy=numpy, boolean=True)
+        if numpy:
+            return _call(_np("logical_not"), operand)
+        return ast.UnaryOp(op=ast.Not(), operand=operand)
+    if kind == "if":
+        test = to_ast(kids[0], numpy=numpy, boolean=True)
+        then, otherwise = to_ast(kids[1], numpy=numpy), to_ast(kids[2], numpy=numpy)
+        if numpy:
+            return _call(_np("where"), test, then, otherwise)
+        return ast.IfExp(test=test, body=then, orelse=otherwise)
+    if kind == "lookup":
+        return ast.Subscript(value=_name(attr), slice=to_ast(kids[0], numpy=numpy), ctx=ast.Load())
     raise ValueError(f"unknown expression node {kind!r}")
 
 
@@ -121,60 +212,71 @@ def to_source(expr: Expr) -> str:
     return ast.unparse(to_ast(expr))
 
 
-def evaluate(expr: Expr, env: dict[str, np.ndarray]) -> np.ndarray:
-    """Evaluate on int64 arrays with Python's semantics (floor division, sign of divisor for %).
+# ---------------------------------------------------------------------- evaluation
+def evaluate(expr: Expr, env: dict[str, Any], tables: dict[str, np.ndarray] | None = None) -> Any:
+    """Evaluate on arrays with Python's semantics (floor division, sign of divisor for %).
 
-    Raises ZeroDivisionError if a divisor is zero anywhere, as the emitted code would.
+    Truth values come out as 0/1 int64. Raises ZeroDivisionError if a divisor is zero
+    anywhere, as the emitted code would.
     """
-    kind = expr[0]
+    kind, attr = expr[0], expr[1]
     if kind == "var":
-        return env[expr[1]]
+        return env[attr]
     if kind == "const":
-        return np.int64(expr[1])  # type: ignore[return-value]
+        return np.int64(attr) if isinstance(attr, int) else np.float64(attr)
+    args = [evaluate(child, env, tables) for child in children(expr)]
     if kind == "bin":
-        op = expr[1]
-        left, right = evaluate(expr[2], env), evaluate(expr[3], env)
-        return apply_binary(op, left, right)
+        return apply_binary(attr, args[0], args[1])
     if kind == "call":
-        args = [evaluate(arg, env) for arg in expr[2:]]
-        if expr[1] == "abs":
+        if attr == "abs":
             return np.abs(args[0])
-        reducer = np.maximum if expr[1] == "max" else np.minimum
+        reducer = np.maximum if attr == "max" else np.minimum
         out = args[0]
         for arg in args[1:]:
             out = reducer(out, arg)
         return out
+    if kind == "and":
+        return np.logical_and.reduce([np.asarray(a) != 0 for a in args]).astype(np.int64)
+    if kind == "or":
+        return np.logical_or.reduce([np.asarray(a) != 0 for a in args]).astype(np.int64)
+    if kind == "not":
+        return (np.asarray(args[0]) == 0).astype(np.int64)
+    if kind == "if":
+        return np.where(np.asarray(args[0]) != 0, args[1], args[2])
+    if kind == "lookup":
+        assert tables is not None, "a lookup needs its tables"
+        return tables[attr][args[0]]
     raise ValueError(f"unknown expression node {kind!r}")
 
 
-def apply_binary(op: str, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def apply_binary(op: str, left: Any, right: Any) -> Any:
     if op in ("//", "%") and np.any(np.asarray(right) == 0):
         raise ZeroDivisionError(f"divisor is zero in {op}")
-    if op == "+":
-        return left + right
-    if op == "-":
-        return left - right
-    if op == "*":
-        return left * right
-    if op == "//":
-        return np.floor_divide(left, right)
-    if op == "%":
-        return np.mod(left, right)
-    if op == "**":
-        return np.power(left, right)
-    if op == "<":
-        return (left < right).astype(np.int64)
-    if op == "==":
-        return (left == right).astype(np.int64)
-    raise ValueError(f"unknown operator {op!r}")
+    if op in COMPARE_OPS:
+        func = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
+        compare = func.get(op, np.equal)
+        return np.asarray(compare(left, right)).astype(np.int64)
+    return {
+        "+": np.add,
+        "-": np.subtract,
+        "*": np.multiply,
+        "//": np.floor_divide,
+        "%": np.mod,
+        "**": np.power,
+        "^": np.bitwise_xor,
+    }[op](left, right)
 
 
 @dataclass(frozen=True)
 class Program:
-    """An extracted program: an expression over the domain's inputs, in their order."""
+    """An extracted program: an expression over the domain's inputs, in their order.
+
+    `tables` holds named constant tables that `lookup` nodes index (the lookup strategy).
+    """
 
     expr: Expr
     inputs: tuple[str, ...]
+    tables: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     @property
     def source(self) -> str:
@@ -182,13 +284,14 @@ class Program:
 
     @property
     def size(self) -> int:
-        return size(self.expr)
+        return size(self.expr) + sum(len(values) for _, values in self.tables)
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
-        """Evaluate on points.  # points: (n, n_inputs) int64 -> (n,) int64"""
+        """Evaluate on points.  # points: (n, n_inputs) -> (n,)"""
         env = {name: points[:, i] for i, name in enumerate(self.inputs)}
-        out = evaluate(self.expr, env)
-        return np.broadcast_to(np.asarray(out, dtype=np.int64), (len(points),)).copy()
+        tables = {name: np.asarray(values) for name, values in self.tables}
+        out = np.asarray(evaluate(self.expr, env, tables))
+        return np.broadcast_to(out, (len(points),)).copy()
 
     def __str__(self) -> str:
         return self.source
