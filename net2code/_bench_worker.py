@@ -79,17 +79,14 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
 
         torch.set_flush_denormal(True)
         network = load(spec["network"])
-        module = network.module
-        tokens = torch.from_numpy(np.stack(columns, axis=1))  # (n, n_inputs)
+        points = np.stack(columns, axis=1)  # (n, n_inputs)
+        readout = spec["readout"]
 
         def run_full() -> None:
-            with torch.no_grad():
-                for i in range(0, n, 65_536):
-                    module(tokens[i : i + 65_536]).argmax(-1)
+            network.read(points, readout)
 
         def run_one(i: int) -> None:
-            with torch.no_grad():
-                module(tokens[i : i + 1]).argmax(-1)
+            network.read(points[i : i + 1], readout)
 
     baseline = _rss_mb()
     if batch == "1":

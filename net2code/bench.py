@@ -54,12 +54,15 @@ def bench(
             raise Net2CodeError(f"{needed} is missing: run `net2code extract` first")
     result = json.loads(result_file.read_text(encoding="utf-8"))
     domain = Domain.parse(result["domain"])
+    if not domain.is_finite:
+        raise Net2CodeError(f"bench needs a finite domain to sweep; {domain.spec()!r} is a box")
     base = {
         "ranges": [[r.lo, r.hi] for r in domain.inputs],
         "network": str(network_path),
         "program": str(program_dir / PROGRAM_FILE),
         "program_numpy": str(program_dir / NUMPY_FILE),
         "max_seconds": config.max_seconds,
+        "readout": domain.readout or "argmax",
     }
     rows = []
     for batch in ("1", "full"):

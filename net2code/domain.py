@@ -1,7 +1,14 @@
-"""Input domains: a product of named integer ranges, written ``"a:0..58 b:0..58"``.
+"""Input domains and output readouts: the domain language, the same in Python and on the CLI.
 
-A domain is finite and enumerated in row-major order (the last input varies fastest).
-Its size is checked against MAX_DOMAIN_POINTS before anything is allocated.
+    "a:0..58 b:0..58"            two integer inputs (finite: every point is enumerated)
+    "x1:bit x2:bit x3:bit"       bits (short for x:0..1)
+    "x:[-1,1] y:[-2.5,2.5]"      a real box (not enumerable: sampled, or proved per region)
+    "x1:bit x2:bit -> bit"       a readout after "->": argmax | bit | round | real
+
+Readouts turn the network's raw output vector into the value a program must reproduce:
+``argmax`` (the class), ``bit`` (1 if the single logit is > 0), ``round`` (the nearest integer)
+or ``real`` (the value itself). The default is argmax for several outputs; for one output it
+is bit on a finite domain and real on a box.
 """
 
 from __future__ import annotations
@@ -15,9 +22,13 @@ import numpy as np
 from .errors import DomainError
 
 MAX_DOMAIN_POINTS = 10_000_000
+READOUTS = ("argmax", "bit", "round", "real")
 
-_TOKEN = re.compile(r"^(?P<name>[A-Za-z_]\w*):(?P<lo>-?\d+)\.\.(?P<hi>-?\d+)$")
-_BIT = re.compile(r"^(?P<name>[A-Za-z_]\w*):bit$")
+_NAME = r"(?P<name>[A-Za-z_]\w*)"
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_INT = re.compile(rf"^{_NAME}:(?P<lo>-?\d+)\.\.(?P<hi>-?\d+)$")
+_BIT = re.compile(rf"^{_NAME}:bit$")
+_REAL = re.compile(rf"^{_NAME}:\[(?P<lo>{_NUMBER}),(?P<hi>{_NUMBER})\]$")
 
 
 @dataclass(frozen=True)
@@ -36,15 +47,38 @@ class IntRange:
     def size(self) -> int:
         return self.hi - self.lo + 1
 
+    @property
+    def is_bit(self) -> bool:
+        return self.lo == 0 and self.hi == 1
+
     def spec(self) -> str:
-        return f"{self.name}:{self.lo}..{self.hi}"
+        return f"{self.name}:bit" if self.is_bit else f"{self.name}:{self.lo}..{self.hi}"
+
+
+@dataclass(frozen=True)
+class RealInterval:
+    """A real input anywhere in [lo, hi]."""
+
+    name: str
+    lo: float
+    hi: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.lo) and math.isfinite(self.hi)) or self.hi <= self.lo:
+            raise DomainError(
+                f"input {self.name!r}: interval [{self.lo}, {self.hi}] must be finite with lo < hi"
+            )
+
+    def spec(self) -> str:
+        return f"{self.name}:[{self.lo:g},{self.hi:g}]"
 
 
 @dataclass(frozen=True)
 class Domain:
-    """The product of integer input ranges, in the order the network takes them."""
+    """The inputs, in the order the network takes them, and an optional readout."""
 
-    inputs: tuple[IntRange, ...]
+    inputs: tuple[IntRange | RealInterval, ...]
+    readout: str | None = None
 
     def __post_init__(self) -> None:
         if not self.inputs:
@@ -52,21 +86,33 @@ class Domain:
         names = [r.name for r in self.inputs]
         if len(set(names)) != len(names):
             raise DomainError(f"input names must be distinct, got {' '.join(names)}")
+        if self.readout is not None and self.readout not in READOUTS:
+            raise DomainError(f"readout {self.readout!r} is unknown; choose one of {READOUTS}")
+        kinds = {isinstance(r, RealInterval) for r in self.inputs}
+        if len(kinds) > 1:
+            raise DomainError(f"domain {self.spec()!r} mixes integer and real inputs; use one kind")
 
     @classmethod
     def parse(cls, spec: str) -> Domain:
-        """Parse ``"a:0..58 b:0..58"`` (``x:bit`` is short for ``x:0..1``)."""
-        ranges = []
-        for token in spec.split():
-            if match := _TOKEN.match(token):
+        """Parse the domain language (see the module docstring)."""
+        inputs_part, arrow, readout_part = spec.partition("->")
+        readout = readout_part.strip() or None
+        if arrow and readout is None:
+            raise DomainError(f"domain {spec!r} has '->' but no readout; choose one of {READOUTS}")
+        ranges: list[IntRange | RealInterval] = []
+        for token in inputs_part.split():
+            if match := _INT.match(token):
                 ranges.append(IntRange(match["name"], int(match["lo"]), int(match["hi"])))
             elif match := _BIT.match(token):
                 ranges.append(IntRange(match["name"], 0, 1))
+            elif match := _REAL.match(token):
+                ranges.append(RealInterval(match["name"], float(match["lo"]), float(match["hi"])))
             else:
                 raise DomainError(
-                    f"cannot parse domain token {token!r}: expected NAME:LO..HI or NAME:bit"
+                    f"cannot parse domain token {token!r}: expected NAME:LO..HI, NAME:bit "
+                    "or NAME:[LO,HI]"
                 )
-        domain = cls(tuple(ranges))
+        domain = cls(tuple(ranges), readout)
         domain.check_size()
         return domain
 
@@ -75,22 +121,50 @@ class Domain:
         return tuple(r.name for r in self.inputs)
 
     @property
+    def is_finite(self) -> bool:
+        return all(isinstance(r, IntRange) for r in self.inputs)
+
+    @property
+    def is_boolean(self) -> bool:
+        return all(isinstance(r, IntRange) and r.is_bit for r in self.inputs)
+
+    @property
     def size(self) -> int:
-        return math.prod(r.size for r in self.inputs)
+        """Number of points (finite domains only)."""
+        if not self.is_finite:
+            raise DomainError(f"domain {self.spec()!r} is a real box: it has no finite size")
+        return math.prod(r.size for r in self.inputs)  # type: ignore[union-attr]
 
     def spec(self) -> str:
-        return " ".join(r.spec() for r in self.inputs)
+        text = " ".join(r.spec() for r in self.inputs)
+        return f"{text} -> {self.readout}" if self.readout else text
+
+    def with_readout(self, readout: str) -> Domain:
+        return Domain(self.inputs, readout)
 
     def check_size(self, limit: int = MAX_DOMAIN_POINTS) -> None:
-        if self.size > limit:
+        if self.is_finite and self.size > limit:
             raise DomainError(
                 f"domain {self.spec()!r} has {self.size:,} points, over the enumeration limit "
                 f"of {limit:,}"
             )
 
     def enumerate(self) -> np.ndarray:
-        """Every point, row-major.  # (size, n_inputs) int64"""
+        """Every point, row-major (the last input varies fastest).  # (size, n_inputs) int64"""
         self.check_size()
-        axes = [np.arange(r.lo, r.hi + 1, dtype=np.int64) for r in self.inputs]
+        axes = [np.arange(r.lo, r.hi + 1, dtype=np.int64) for r in self.inputs]  # type: ignore[arg-type]
         mesh = np.meshgrid(*axes, indexing="ij")
         return np.stack([m.reshape(-1) for m in mesh], axis=1)
+
+    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """Uniform random points of a box.  # (n, n_inputs) float64"""
+        rng = np.random.default_rng(seed)
+        lows = np.array([r.lo for r in self.inputs], dtype=np.float64)
+        highs = np.array([r.hi for r in self.inputs], dtype=np.float64)
+        return lows + (highs - lows) * rng.random((n, len(self.inputs)))
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper corners of the box around the domain.  # (n_inputs,) each"""
+        lows = np.array([r.lo for r in self.inputs], dtype=np.float64)
+        highs = np.array([r.hi for r in self.inputs], dtype=np.float64)
+        return lows, highs

@@ -44,7 +44,7 @@ def _function(program: Program, arg_type: str, body: list[ast.stmt], doc: str) -
         kw_defaults=[],
         defaults=[],
     )
-    return ast.FunctionDef(  # type: ignore[call-overload]
+    return ast.FunctionDef(
         name="program",
         args=args,
         body=[ast.Expr(ast.Constant(doc)), *body],

@@ -1,6 +1,7 @@
 """The pipeline, in order: load -> domain -> probe -> extract -> verify -> emit (-> bench/report).
 
 `extract()` runs it on an in-memory network; `extract_path()` starts from a file or run folder.
+Strategies are tried cheapest first; the first exact one wins.
 """
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ from . import __version__
 from ._util import Timer, atomic_write_json, provenance, staged_dir
 from .domain import Domain
 from .emit import emit_numpy, emit_python, load_function
+from .errors import ConfigError
+from .extract.approx import ApproxTree, LookupTable
 from .extract.base import Behaviour, Candidate, Strategy
+from .extract.boolean import BooleanSearch
 from .extract.dsl import DSLSearch
+from .extract.tree import DecisionTree
 from .network import Network, load
 from .probe import probe
 from .program import Program
@@ -26,15 +31,41 @@ PROGRAM_FILE = "program.py"
 NUMPY_FILE = "program_numpy.py"
 RESULT_FILE = "result.json"
 REPORT_FILE = "report.md"
+BOX_CHECK_POINTS = 100_000
+
+STRATEGIES: dict[str, type] = {
+    "boolean": BooleanSearch,
+    "dsl": DSLSearch,
+    "tree": DecisionTree,
+    "approx-tree": ApproxTree,
+    "lookup": LookupTable,
+}
+# Cheapest first. On a finite domain a failed search is reported as such (with its best
+# candidate's agreement); the lookup table is there when asked for. On a real box the exact
+# tree comes first and a fitted tree, never called verified, is the fallback.
+DEFAULT_FINITE = ("boolean", "dsl", "tree")
+DEFAULT_BOX = ("tree", "approx-tree")
 
 
-def default_strategies() -> list[Strategy]:
-    return [DSLSearch()]
+def make_strategies(names: Sequence[str | Strategy] | None, finite: bool = True) -> list[Strategy]:
+    """Strategy objects from names (or objects); None gives the default order."""
+    out: list[Strategy] = []
+    for item in names or (DEFAULT_FINITE if finite else DEFAULT_BOX):
+        if isinstance(item, str):
+            if item not in STRATEGIES:
+                raise ConfigError(
+                    f"strategy {item!r} is unknown; choose from {', '.join(STRATEGIES)}"
+                )
+            out.append(STRATEGIES[item]())
+        else:
+            out.append(item)
+    return out
 
 
 @dataclass
 class Extraction:
-    """Everything one extraction produced. `verified` is true only at 100% agreement."""
+    """Everything one extraction produced. `verified` is true only at 100% agreement on a
+    finite domain, or with a per-region proof on a box."""
 
     network: Network
     domain: Domain
@@ -43,6 +74,7 @@ class Extraction:
     scalar_check: dict[str, Any]
     python_source: str | None
     numpy_source: str | None
+    tried: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     seed: int = 0
 
@@ -66,8 +98,11 @@ class Extraction:
         v = self.verification
         status = "verified" if self.verified else "NOT verified"
         expression = self.program.source if self.program else "(none)"
+        if len(expression) > 120:
+            expression = expression[:117] + "..."
+        where = "points agree" if v.exhaustive else "sampled points agree"
         return (
-            f"{expression}  [{status}: {v.n_agree:,}/{v.n_points:,} points agree "
+            f"{expression}  [{status}: {v.n_agree:,}/{v.n_points:,} {where} "
             f"({100 * v.agreement:.2f}%), strategy {self.strategy}]"
         )
 
@@ -77,7 +112,7 @@ class Extraction:
             "verified": self.verified,
             "agreement": v.agreement,
             "domain": self.domain.spec(),
-            "domain_size": self.domain.size,
+            "domain_size": self.domain.size if self.domain.is_finite else None,
             "strategy": self.strategy,
             "program": PROGRAM_FILE if self.python_source else None,
             "program_numpy": NUMPY_FILE if self.numpy_source else None,
@@ -87,11 +122,15 @@ class Extraction:
                 "description": self.network.description,
                 "source": self.network.source,
                 "n_inputs": self.network.n_inputs,
-                "n_classes": self.network.n_classes,
-                "parameters": sum(p.numel() for p in self.network.module.parameters()),
+                "n_outputs": self.network.n_outputs,
+                "parameters": self.network.n_parameters,
+                "white_box_layers": None
+                if self.network.layers is None
+                else [list(layer.weight.shape) for layer in self.network.layers],
             },
             "verification": {**v.to_dict(), "scalar_program": self.scalar_check},
             "search": self.candidate.stats,
+            "strategies_tried": self.tried,
             "timings": self.timings,
             **provenance(self.seed),
         }
@@ -110,43 +149,62 @@ class Extraction:
             (tmp / REPORT_FILE).write_text(render_markdown(self), encoding="utf-8")
         return folder
 
+    def _repr_markdown_(self) -> str:
+        from .report import render_markdown
 
-def _header(
-    network: Network, domain: Domain, candidate: Candidate, v: Verification | None
-) -> list[str]:
+        return render_markdown(self)
+
+
+def _header(network: Network, domain: Domain, candidate: Candidate, v: Verification) -> list[str]:
     where = f" ({network.source})" if network.source else ""
+    size = f"{domain.size:,} points" if domain.is_finite else "a real box"
     lines = [
         f"Extracted by net2code {__version__} from the network {network.description}{where}.",
-        f"Strategy: {candidate.strategy}. Domain: {domain.spec()} ({domain.size:,} points).",
+        f"Strategy: {candidate.strategy}. Domain: {domain.spec()} ({size}).",
     ]
-    if v is not None:
-        if v.verified:
-            lines.append(
-                f"Agreement with the network: {v.n_agree:,}/{v.n_points:,} points (100%): "
-                "verified on every point of the domain."
-            )
-        else:
-            lines.append(
-                f"NOT VERIFIED. Agreement with the network: {v.n_agree:,}/{v.n_points:,} points "
-                f"({100 * v.agreement:.2f}%); result.json lists the inputs that disagree."
-            )
+    if v.verified and v.exhaustive:
+        lines.append(
+            f"Agreement with the network: {v.n_agree:,}/{v.n_points:,} points (100%): "
+            "verified on every point of the domain."
+        )
+    elif v.verified:
+        lines.append(
+            "Verified on the whole box: proved equal per activation region, and "
+            f"{v.n_agree:,}/{v.n_points:,} random points agree."
+        )
+    else:
+        kind = "points" if v.exhaustive else "sampled points (not a proof)"
+        lines.append(
+            f"NOT VERIFIED. Agreement with the network: {v.n_agree:,}/{v.n_points:,} {kind} "
+            f"({100 * v.agreement:.2f}%); result.json lists the inputs that disagree."
+        )
     return lines
+
+
+def _check_points(network: Network, domain: Domain, behaviour: Behaviour) -> Behaviour:
+    """The points verification runs on: the whole finite domain, or fresh box samples."""
+    if behaviour.exhaustive:
+        return behaviour
+    return probe(network, domain, samples=BOX_CHECK_POINTS, seed=1)
 
 
 def extract(
     network: Network,
     domain: Domain | str | None = None,
     *,
-    strategies: Sequence[Strategy] | None = None,
+    strategies: Sequence[str | Strategy] | None = None,
     timeout: float = 120.0,
     progress: bool = False,
 ) -> Extraction:
-    """Extract the smallest program that reproduces `network` on every point of `domain`.
+    """Extract the smallest program that reproduces `network` on its domain.
 
-    The extractor sees only the network and the domain. When no program agrees everywhere,
-    the best one found is returned with its exact agreement, and `verified` is False.
+    The extractor sees only the network and the domain. When no strategy finds an exact
+    program, the best-agreeing candidate is returned and `verified` is False.
     """
     timer = Timer()
+    make_strategies(strategies)  # unknown names fail before anything runs
+    if timeout <= 0:
+        raise ConfigError(f"timeout={timeout} must be > 0 seconds")
     with timer("domain"):
         if domain is None:
             domain = network.natural_domain
@@ -156,26 +214,45 @@ def extract(
         network.check_domain(domain)
     with timer("probe"):
         behaviour: Behaviour = probe(network, domain)
+        domain = behaviour.domain or domain
+        checks = _check_points(network, domain, behaviour)
+    chosen = make_strategies(strategies, finite=domain.is_finite)
     deadline = time.perf_counter() + timeout
-    best: Candidate | None = None
+    tried: list[dict[str, Any]] = []
+    candidates: list[tuple[Candidate, Verification]] = []
     with timer("search"):
-        for strategy in strategies or default_strategies():
-            left = max(1.0, deadline - time.perf_counter())
+        for strategy in chosen:
+            reason = strategy.applicable(behaviour)
+            if reason is not None:
+                tried.append({"strategy": strategy.name, "skipped": reason})
+                continue
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                tried.append({"strategy": strategy.name, "skipped": "no time left"})
+                continue
             candidate = strategy.search(behaviour, timeout=left, progress=progress)
-            if candidate.exact:
-                best = candidate
+            check = verify(
+                None
+                if candidate.program is None
+                else load_function(emit_numpy(candidate.program, [])),
+                checks,
+                proof=candidate.proof,
+            )
+            tried.append(
+                {"strategy": strategy.name, "exact": candidate.exact, "agreement": check.agreement}
+            )
+            candidates.append((candidate, check))
+            if candidate.exact and check.agreement == 1.0:
                 break
-            if best is None or (best.program is None and candidate.program is not None):
-                best = candidate
-    assert best is not None
-    with timer("verify"):
-        verification = verify(None, behaviour)
-        scalar: dict[str, Any] = {}
-        if best.program is not None:
-            bare_numpy = load_function(emit_numpy(best.program, []))
-            verification = verify(bare_numpy, behaviour)
+    if not candidates:
+        reasons = "; ".join(f"{t['strategy']}: {t.get('skipped')}" for t in tried)
+        raise ConfigError(f"no strategy applies to this network and domain ({reasons})")
+    best, verification = max(
+        candidates, key=lambda cv: (cv[1].verified, cv[1].agreement, cv[0].program is not None)
+    )
+    python_source = numpy_source = None
+    scalar: dict[str, Any] = {}
     with timer("emit"):
-        python_source = numpy_source = None
         if best.program is not None:
             header = _header(network, domain, best, verification)
             python_source = emit_python(best.program, header)
@@ -184,8 +261,8 @@ def extract(
         if python_source is not None and numpy_source is not None:
             # Re-check the final artefacts themselves: the vectorised file on every point,
             # and the plain-Python file point by point.
-            verification = verify(load_function(numpy_source), behaviour)
-            scalar = verify_scalar(load_function(python_source), behaviour)
+            verification = verify(load_function(numpy_source), checks, proof=best.proof)
+            scalar = verify_scalar(load_function(python_source), checks)
     return Extraction(
         network=network,
         domain=domain,
@@ -194,14 +271,11 @@ def extract(
         scalar_check=scalar,
         python_source=python_source,
         numpy_source=numpy_source,
+        tried=tried,
         timings=timer.timings,
     )
 
 
-def extract_path(
-    path: Path | str,
-    domain: Domain | str | None = None,
-    **kwargs: Any,
-) -> Extraction:
-    """Load a network from a run folder or checkpoint file, then `extract` it."""
+def extract_path(path: Path | str, domain: Domain | str | None = None, **kwargs: Any) -> Extraction:
+    """Load a network from a run folder or file, then `extract` it."""
     return extract(load(path), domain, **kwargs)

@@ -1,22 +1,33 @@
-"""Probe: run the network on every point of the domain and record what it does."""
+"""Probe: run the network on the domain and record what it does."""
 
 from __future__ import annotations
-
-import numpy as np
 
 from .domain import Domain
 from .extract.base import Behaviour
 from .network import Network
 
+BOX_SAMPLES = 20_000
 
-def probe(network: Network, domain: Domain) -> Behaviour:
-    """The network's argmax output on every point of `domain`, in the domain's order."""
+
+def probe(
+    network: Network, domain: Domain, *, samples: int = BOX_SAMPLES, seed: int = 0
+) -> Behaviour:
+    """The network's outputs, under the domain's readout, on every point of a finite domain
+    or on `samples` uniform points of a real box."""
     network.check_domain(domain)
-    points = domain.enumerate()  # (n, n_inputs)
-    outputs = network(points)  # (n,)
+    readout = domain.readout or network.default_readout(domain)
+    if domain.is_finite:
+        points = domain.enumerate()  # (n, n_inputs) int64
+    else:
+        points = domain.sample(samples, seed=seed)  # (n, n_inputs) float64
+    outputs = network.read(points, readout)
     return Behaviour(
         inputs=points,
-        outputs=outputs.astype(np.int64),
+        outputs=outputs,
         names=domain.names,
-        n_classes=network.n_classes,
+        n_classes=network.n_outputs if readout == "argmax" else None,
+        domain=domain.with_readout(readout),
+        readout=readout,
+        exhaustive=domain.is_finite,
+        layers=network.layers,
     )

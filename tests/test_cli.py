@@ -157,4 +157,4 @@ def test_domain_too_large(add_run: Path, tmp_path: Path) -> None:
 
 def test_domain_that_does_not_fit_the_network(add_run: Path) -> None:
     assert_one_line_error(run("extract", str(add_run), "--domain", "a:0..20 b:0..3"), "0..10")
-    assert_one_line_error(run("extract", str(add_run), "--domain", "a:0..3"), "2 tokens")
+    assert_one_line_error(run("extract", str(add_run), "--domain", "a:0..3"), "takes 2")

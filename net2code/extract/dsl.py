@@ -101,6 +101,13 @@ class DSLSearch:
             values.add(int(behaviour.n_classes))
         return sorted(values)
 
+    def applicable(self, behaviour: Behaviour) -> str | None:
+        if not behaviour.exhaustive:
+            return "needs a finite domain"
+        if not behaviour.integer_outputs:
+            return "needs integer outputs"
+        return None
+
     def search(
         self, behaviour: Behaviour, *, timeout: float = 60.0, progress: bool = False
     ) -> Candidate:
