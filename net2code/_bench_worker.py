@@ -79,14 +79,14 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
 
         torch.set_flush_denormal(True)
         network = load(spec["network"])
-        points = np.stack(columns, axis=1)  # (n, n_inputs)
+        grid = np.stack(columns, axis=1)  # (n, n_inputs)
         readout = spec["readout"]
 
         def run_full() -> None:
-            network.read(points, readout)
+            network.read(grid, readout)
 
         def run_one(i: int) -> None:
-            network.read(points[i : i + 1], readout)
+            network.read(grid[i : i + 1], readout)
 
     baseline = _rss_mb()
     if batch == "1":

@@ -109,16 +109,29 @@ def extract(
     ] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Folder to write.")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds for the program search.")] = 120.0,
+    strategy: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Force a strategy (repeatable): boolean, dsl, tree, approx-tree, lookup."
+        ),
+    ] = None,
     no_progress: NoProgress = False,
 ) -> None:
-    """Extract the smallest program that reproduces the network, verify it, emit program.py."""
+    """Extract the smallest program that reproduces the network, verify it, emit program.py.
+
+    PATH is a net2code run folder, a model.safetensors, an ONNX file or a torch.export .pt2.
+    """
     from .network import load
     from .pipeline import extract as run_extract
+    from .pipeline import make_strategies
 
     if timeout <= 0:
-        raise Net2CodeError(f"--timeout {timeout} must be > 0")
+        raise Net2CodeError(f"--timeout {timeout} must be > 0 seconds")
+    make_strategies(strategy)  # unknown names fail before the network is loaded
     network = load(path)
-    extraction = run_extract(network, domain, timeout=timeout, progress=not no_progress)
+    extraction = run_extract(
+        network, domain, strategies=strategy, timeout=timeout, progress=not no_progress
+    )
     folder = extraction.save(_out_dir(path, output))
     typer.echo(extraction.summary_line())
     typer.echo(f"wrote program.py, program_numpy.py, result.json, report.md -> {folder}")
@@ -140,7 +153,7 @@ def verify(
     from .emit import load_function
     from .network import load
     from .probe import probe
-    from .verify import verify_scalar
+    from .verify import percent, verify_scalar
 
     program = program or _out_dir(path, None) / "program.py"
     if not program.is_file():
@@ -152,15 +165,20 @@ def verify(
         result_file = program.parent / "result.json"
         domain = json.loads(result_file.read_text())["domain"] if result_file.is_file() else None
     dom = Domain.parse(domain) if domain else network.natural_domain
+    if not dom.is_finite:
+        raise Net2CodeError(
+            f"verify re-checks finite domains point by point; {dom.spec()!r} is a box "
+            "(see result.json for its proof and sampled check)"
+        )
     behaviour = probe(network, dom)
     try:
         function = load_function(program.read_text(encoding="utf-8"))
     except (SyntaxError, KeyError) as exc:
         raise Net2CodeError(f"{program} does not define a valid program(): {exc}") from None
-    check = verify_scalar(function, behaviour, limit=dom.size)
+    check = verify_scalar(function, behaviour, limit=len(behaviour.outputs))
     n, agree = check["checked"], check["agree"]
     status = "verified" if agree == n else "NOT verified"
-    typer.echo(f"{program}: {status}: {agree:,}/{n:,} points agree ({100 * agree / n:.2f}%)")
+    typer.echo(f"{program}: {status}: {agree:,}/{n:,} points agree ({percent(agree, n)})")
     if agree != n:
         raise typer.Exit(1)
 

@@ -42,7 +42,8 @@ def load(path: Path | str) -> Network:
     if head.startswith(b"PK"):
         return _load_pt2(path)
     raise CheckpointError(
-        f"cannot tell the format of {str(path)!r}: expected a run folder, .safetensors, .onnx or .pt2"
+        f"cannot tell the format of {str(path)!r}: "
+        "expected a run folder, .safetensors, .onnx or .pt2"
     )
 
 
@@ -68,11 +69,14 @@ def _load_run(path: Path) -> Network:
 def _refuse_torch_file(path: Path) -> None:
     """Say what a torch.save file holds without running its pickle code, then refuse it."""
     import pickle
+    import warnings
 
     import torch
 
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, ValueError, EOFError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if "weights_only" in str(exc) or isinstance(exc, pickle.UnpicklingError):

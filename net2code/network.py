@@ -154,10 +154,10 @@ def layers_from_ops(ops: Sequence[tuple[str, object]]) -> tuple[AffineLayer, ...
     pending: tuple[np.ndarray, np.ndarray] | None = None
     for kind, payload in ops:
         if kind == "linear":
-            weight, bias = payload  # type: ignore[misc]
+            weight, bias = (np.asarray(t, np.float64) for t in payload)  # type: ignore[attr-defined]
             if pending is not None:  # two affine maps in a row compose into one
                 weight, bias = weight @ pending[0], weight @ pending[1] + bias
-            pending = (np.asarray(weight, np.float64), np.asarray(bias, np.float64))
+            pending = (weight, bias)
         elif kind == "relu":
             if pending is None:
                 return None

@@ -25,7 +25,7 @@ from .extract.tree import DecisionTree
 from .network import Network, load
 from .probe import probe
 from .program import Program
-from .verify import Verification, verify, verify_scalar
+from .verify import Verification, percent, verify, verify_scalar
 
 PROGRAM_FILE = "program.py"
 NUMPY_FILE = "program_numpy.py"
@@ -103,7 +103,7 @@ class Extraction:
         where = "points agree" if v.exhaustive else "sampled points agree"
         return (
             f"{expression}  [{status}: {v.n_agree:,}/{v.n_points:,} {where} "
-            f"({100 * v.agreement:.2f}%), strategy {self.strategy}]"
+            f"({percent(v.n_agree, v.n_points)}), strategy {self.strategy}]"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -176,7 +176,7 @@ def _header(network: Network, domain: Domain, candidate: Candidate, v: Verificat
         kind = "points" if v.exhaustive else "sampled points (not a proof)"
         lines.append(
             f"NOT VERIFIED. Agreement with the network: {v.n_agree:,}/{v.n_points:,} {kind} "
-            f"({100 * v.agreement:.2f}%); result.json lists the inputs that disagree."
+            f"({percent(v.n_agree, v.n_points)}); result.json lists the inputs that disagree."
         )
     return lines
 

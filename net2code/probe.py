@@ -16,10 +16,8 @@ def probe(
     or on `samples` uniform points of a real box."""
     network.check_domain(domain)
     readout = domain.readout or network.default_readout(domain)
-    if domain.is_finite:
-        points = domain.enumerate()  # (n, n_inputs) int64
-    else:
-        points = domain.sample(samples, seed=seed)  # (n, n_inputs) float64
+    # (n, n_inputs): every point (int64) of a finite domain, or uniform samples (float64) of a box
+    points = domain.enumerate() if domain.is_finite else domain.sample(samples, seed=seed)
     outputs = network.read(points, readout)
     return Behaviour(
         inputs=points,

@@ -9,8 +9,12 @@ if TYPE_CHECKING:
 
 
 def render_markdown(extraction: Extraction) -> str:
+    from .verify import percent
+
     data = extraction.to_dict()
     v = extraction.verification
+    domain = extraction.domain
+    size = f"{domain.size:,} points" if domain.is_finite else "a real box"
     status = "**verified**" if extraction.verified else "**not verified**"
     lines = [
         "# net2code extraction report",
@@ -21,11 +25,12 @@ def render_markdown(extraction: Extraction) -> str:
         "| | |",
         "|---|---|",
         f"| status | {status} |",
-        f"| agreement | {v.n_agree:,} / {v.n_points:,} ({100 * v.agreement:.2f}%) |",
-        f"| domain | `{extraction.domain.spec()}` ({extraction.domain.size:,} points) |",
+        f"| agreement | {v.n_agree:,} / {v.n_points:,} ({percent(v.n_agree, v.n_points)}) |",
+        f"| domain | `{extraction.domain.spec()}` ({size}) |",
         f"| strategy | {extraction.strategy} |",
         f"| program size | {data['program_size']} nodes |",
         f"| verification | {v.method} |",
+        *([f"| proof | {v.proof} |"] if v.proof else []),
         "",
         "## Program",
         "",

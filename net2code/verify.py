@@ -3,7 +3,8 @@
 On a finite domain every point is checked. On a real box a program is `verified` only when
 its strategy proved it per region; the sampled check is then a second line of evidence, and
 for every other strategy it is the only one (reported as a sampled agreement, never verified).
-Real outputs agree within rtol=1e-4, atol=1e-5 (the network computes in float32).
+Real outputs agree within RTOL of themselves plus ATOL of the output scale (the largest
+|output| seen): the network computes in float32, the program in float64.
 """
 
 from __future__ import annotations
@@ -18,6 +19,19 @@ from .extract.base import Behaviour
 
 MAX_LISTED = 20
 RTOL, ATOL = 1e-4, 1e-5
+
+
+def percent(n_agree: int, n_points: int) -> str:
+    """A percentage that never rounds a shortfall up to 100%."""
+    if n_points == 0:
+        return "n/a"
+    if n_agree == n_points:
+        return "100%"
+    return f"{min(99.999, 100 * n_agree / n_points):.3f}%"
+
+
+def tolerance(outputs: np.ndarray) -> float:
+    return ATOL * max(1.0, float(np.max(np.abs(outputs)))) if len(outputs) else ATOL
 
 
 @dataclass(frozen=True)
@@ -57,7 +71,7 @@ class Verification:
 
 def _agree(values: np.ndarray, outputs: np.ndarray) -> np.ndarray:
     if np.issubdtype(outputs.dtype, np.floating):
-        return np.isclose(values.astype(np.float64), outputs, rtol=RTOL, atol=ATOL)
+        return np.isclose(values.astype(np.float64), outputs, rtol=RTOL, atol=tolerance(outputs))
     return values == outputs
 
 
@@ -109,6 +123,7 @@ def verify_scalar(
     n = len(behaviour.outputs)
     index = np.arange(n) if n <= limit else np.linspace(0, n - 1, limit).astype(np.int64)
     floats = np.issubdtype(behaviour.outputs.dtype, np.floating)
+    atol = tolerance(behaviour.outputs) if floats else 0.0
     agree = 0
     for i in index.tolist():
         try:
@@ -117,7 +132,7 @@ def verify_scalar(
             continue
         expected = behaviour.outputs[i].item()
         if floats:
-            agree += int(abs(value - expected) <= ATOL + RTOL * abs(expected))
+            agree += int(abs(value - expected) <= atol + RTOL * abs(expected))
         else:
             agree += int(value == expected)
     return {"checked": len(index), "agree": agree, "exhaustive": len(index) == n}

@@ -25,6 +25,10 @@ class ApproxTree:
     name = "approx-tree"
 
     def applicable(self, behaviour: Behaviour) -> str | None:
+        try:
+            import sklearn  # noqa: F401
+        except ImportError:
+            return "needs scikit-learn: pip install 'net2code[approx]'"
         return None
 
     def search(

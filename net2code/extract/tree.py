@@ -63,7 +63,9 @@ class _Points:
     def root(self) -> np.ndarray:
         return np.arange(len(self.points))
 
-    def split(self, region: np.ndarray, w: np.ndarray, b: float, inclusive: bool):  # type: ignore[no-untyped-def]
+    def split(
+        self, region: np.ndarray, w: np.ndarray, b: float, inclusive: bool
+    ) -> tuple[Any, Any]:
         values = self.points[region] @ w + b
         positive = values >= 0 if inclusive else values > 0
         on, off = region[positive], region[~positive]
@@ -99,7 +101,7 @@ class _Polytopes:
 
     def split(
         self, region: tuple[np.ndarray, np.ndarray], w: np.ndarray, b: float, inclusive: bool
-    ):  # type: ignore[no-untyped-def]
+    ):
         a, c = region
         if not np.any(w):
             side = (b >= 0) if inclusive else (b > 0)
@@ -245,17 +247,22 @@ def _count_leaves(node: _Leaf | _Split) -> int:
 
 
 def _affine(coefficients: np.ndarray, offset: float, names: tuple[str, ...]) -> Expr:
+    """sum_i c_i x_i + offset, with negative terms written as subtractions."""
     expr: Expr | None = None
     for weight, name in zip(coefficients.tolist(), names, strict=True):
         if weight == 0:
             continue
-        term = var(name) if weight == 1 else binary("*", const(float(weight)), var(name))
-        expr = term if expr is None else binary("+", expr, term)
+        magnitude = abs(weight)
+        term = var(name) if magnitude == 1 else binary("*", const(float(magnitude)), var(name))
+        if expr is None:
+            expr = term if weight > 0 else binary("*", const(float(weight)), var(name))
+        else:
+            expr = binary("+" if weight > 0 else "-", expr, term)
     if expr is None:
         return const(float(offset))
     if offset == 0:
         return expr
-    return binary("+", expr, const(float(offset)))
+    return binary("+" if offset > 0 else "-", expr, const(float(abs(offset))))
 
 
 def _to_expr(node: _Leaf | _Split, names: tuple[str, ...]) -> Expr:
@@ -264,5 +271,6 @@ def _to_expr(node: _Leaf | _Split, names: tuple[str, ...]) -> Expr:
             return const(int(node.offset))
         return _affine(np.array(node.coefficients), node.offset, names)
     linear = _affine(node.weight, 0.0, names)
-    test = binary(">=" if node.inclusive else ">", linear, const(float(-node.bias)))
+    threshold = 0.0 - node.bias  # 0.0 - b, not -b: no "-0.0" in the code
+    test = binary(">=" if node.inclusive else ">", linear, const(float(threshold)))
     return if_(test, _to_expr(node.then, names), _to_expr(node.otherwise, names))

@@ -1,0 +1,306 @@
+"""Bring your own network: small networks trained or built here, exported to ONNX and to
+torch.export `.pt2` inside the test, then loaded from the file and extracted."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import net2code
+from net2code.emit import load_function
+
+FORMATS = ("onnx", "pt2")
+
+
+def fit(x: np.ndarray, y: np.ndarray, hidden: tuple[int, ...] = (16,), seed: int = 0) -> nn.Module:
+    """A ReLU MLP (or, with no hidden layer, a perceptron) fitted to 0/1 targets."""
+    torch.manual_seed(seed)
+    sizes = [x.shape[1], *hidden]
+    layers: list[nn.Module] = []
+    for a, b in zip(sizes, sizes[1:], strict=False):
+        layers += [nn.Linear(a, b), nn.ReLU()]
+    model = nn.Sequential(*layers, nn.Linear(sizes[-1], 1))
+    inputs = torch.tensor(x, dtype=torch.float32)
+    targets = torch.tensor(y, dtype=torch.float32)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.03)
+    for _ in range(1500):
+        loss = nn.functional.binary_cross_entropy_with_logits(model(inputs)[:, 0], targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model
+
+
+def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
+    with torch.no_grad():
+        out = model(torch.tensor(x, dtype=torch.float32))[:, 0] > 0
+    return float((out.numpy().astype(int) == y).mean())
+
+
+def export(model: nn.Module, example: torch.Tensor, folder: Path, name: str, fmt: str) -> Path:
+    path = folder / f"{name}.{fmt}"
+    if fmt == "onnx":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                model, (example,), str(path), dynamo=False, input_names=["x"], output_names=["y"],
+                dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
+            )  # fmt: skip
+    else:
+        batch = torch.export.Dim("batch")
+        program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
+        torch.export.save(program, str(path))
+    return path
+
+
+BOOLEAN_CASES = {
+    "xor": ("x1:bit x2:bit", lambda x: x[:, 0] ^ x[:, 1], (8,), "x1 ^ x2"),
+    "majority": ("x1:bit x2:bit x3:bit", lambda x: (x.sum(1) >= 2).astype(int), (8,),
+                 "int(x1 + x2 + x3 >= 2)"),
+    "parity4": ("x1:bit x2:bit x3:bit x4:bit", lambda x: x.sum(1) % 2, (16, 16),
+                "x1 ^ x2 ^ x3 ^ x4"),
+    "comparator": (
+        "a2:bit a1:bit a0:bit b2:bit b1:bit b0:bit",
+        lambda x: (x[:, :3] @ [4, 2, 1] > x[:, 3:] @ [4, 2, 1]).astype(int),
+        (16, 16),
+        "int(4 * a2 + 2 * a1 + a0 > 4 * b2 + 2 * b1 + b0)",
+    ),
+    "multiplexer": ("s:bit a:bit b:bit", lambda x: np.where(x[:, 0] == 1, x[:, 2], x[:, 1]), (8,),
+                    "b if s else a"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("case", list(BOOLEAN_CASES))
+def test_boolean_networks_from_files(case: str, fmt: str, tmp_path: Path) -> None:
+    spec, truth, hidden, expected = BOOLEAN_CASES[case]
+    domain = net2code.Domain.parse(spec)
+    x = domain.enumerate()
+    y = truth(x)
+    model = fit(x, y, hidden)
+    assert accuracy(model, x, y) == 1.0, "the oracle network must fit its truth table"
+    path = export(model, torch.zeros(4, x.shape[1]), tmp_path, case, fmt)
+
+    network = net2code.load(path)
+    assert network.layers is not None, "a Linear/ReLU graph exposes its layers"
+    extraction = net2code.extract(network, spec)
+
+    assert extraction.strategy == "boolean"
+    assert extraction.program is not None and extraction.program.source == expected
+    assert extraction.verified and extraction.verification.n_points == len(x)
+    program = load_function(extraction.python_source)
+    outputs = network(x)
+    assert [program(*map(int, row)) for row in x] == outputs.tolist() == y.tolist()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_perceptron_cannot_fit_xor(fmt: str, tmp_path: Path) -> None:
+    domain = net2code.Domain.parse("x1:bit x2:bit")
+    x = domain.enumerate()
+    xor = x[:, 0] ^ x[:, 1]
+    perceptron = fit(x, xor, hidden=())
+    assert accuracy(perceptron, x, xor) <= 0.75  # XOR is not linearly separable
+    network = net2code.load(export(perceptron, torch.zeros(4, 2), tmp_path, "perceptron", fmt))
+
+    extraction = net2code.extract(network, "x1:bit x2:bit")
+
+    # The program is the perceptron's own (linearly separable) function, verified, and not XOR.
+    assert extraction.verified
+    values = load_function(extraction.numpy_source)(x[:, 0], x[:, 1])
+    assert (values == network(x)).all()
+    assert (values != xor).any()
+    assert "^" not in extraction.program.source
+
+
+class TokenMLP(nn.Module):
+    """Two integer tokens in one (batch, 2) tensor -> embedding -> ReLU MLP -> p logits."""
+
+    def __init__(self, p: int) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(p, 32)
+        self.hidden = nn.Linear(64, 256)
+        self.out = nn.Linear(256, p)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.relu(self.hidden(self.embed(tokens).flatten(1))))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_embedding_network_on_zp_from_a_file(fmt: str, tmp_path: Path) -> None:
+    p = 11
+    torch.manual_seed(0)
+    model = TokenMLP(p)
+    pairs = torch.cartesian_prod(torch.arange(p), torch.arange(p))
+    labels = (pairs[:, 0] + pairs[:, 1]) % p
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(300):
+        loss = nn.functional.cross_entropy(model(pairs), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert (model(pairs).argmax(-1) == labels).all()
+    path = export(model, pairs[:4], tmp_path, "token_mlp", fmt)
+
+    network = net2code.load(path)
+    assert network.vocab == p and network.n_inputs == 2
+
+    extraction = net2code.extract(network)  # the natural domain: every token pair
+    assert extraction.program.source == f"(a + b) % {p}"
+    assert extraction.verified and extraction.verification.n_points == p * p
+
+
+def three_lines() -> nn.Module:
+    """Hidden neurons ReLU(x), ReLU(y), ReLU(x - y): three lines through the origin cut the
+    box [-1, 1]^2 into exactly 6 activation regions."""
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, -1.0]]))
+        model[0].bias.zero_()
+        model[2].weight.copy_(torch.tensor([[1.0, 2.0, -3.0]]))
+        model[2].bias.fill_(0.5)
+    return model
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_box_region_count_is_known(fmt: str, tmp_path: Path) -> None:
+    network = net2code.load(export(three_lines(), torch.zeros(4, 2), tmp_path, "lines", fmt))
+    extraction = net2code.extract(network, "x:[-1,1] y:[-1,1]")
+    assert extraction.strategy == "tree"
+    assert extraction.candidate.stats["activation_regions"] == 6
+    assert extraction.candidate.stats["leaves"] == 6
+    assert extraction.verified and extraction.verification.proof
+
+
+def test_two_layer_relu_tree_is_exact_on_the_box(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, size=(2000, 2))
+    y = (x[:, 0] ** 2 + x[:, 1] ** 2 < 0.5).astype(int)  # a disc: curved, so many regions
+    model = fit(x, y, hidden=(8, 8))
+    network = net2code.load(export(model, torch.zeros(4, 2), tmp_path, "disc", "onnx"))
+
+    extraction = net2code.extract(network, "x:[-1,1] y:[-1,1] -> real")
+
+    stats = extraction.candidate.stats
+    assert extraction.strategy == "tree" and extraction.verified
+    assert "polytope" in extraction.verification.proof
+    assert stats["leaves"] <= stats["activation_regions"]
+    # Independently: zero disagreements on 10^5 fresh random points.
+    points = np.random.default_rng(123).uniform(-1, 1, size=(100_000, 2))
+    program = load_function(extraction.numpy_source)
+    expected = network.raw(points)[:, 0]
+    scale = max(1.0, float(np.abs(expected).max()))  # float32 network vs float64 program
+    assert np.allclose(program(points[:, 0], points[:, 1]), expected, rtol=1e-4, atol=1e-5 * scale)
+    # The thresholded readout is exact as a classifier too.
+    classifier = net2code.extract(network, "x:[-1,1] y:[-1,1] -> bit")
+    bits = load_function(classifier.numpy_source)(points[:, 0], points[:, 1])
+    assert classifier.verified
+    assert (bits == (expected > 0)).mean() > 0.9999
+
+
+def test_approximate_tree_is_never_verified_on_a_box(tmp_path: Path) -> None:
+    network = net2code.load(export(three_lines(), torch.zeros(4, 2), tmp_path, "lines", "onnx"))
+    extraction = net2code.extract(network, "x:[-1,1] y:[-1,1]", strategies=["approx-tree"])
+    assert not extraction.verified
+    assert extraction.candidate.stats["fidelity_measure"] == "R^2"
+    assert "NOT VERIFIED" in extraction.python_source
+
+
+def test_lookup_table_when_asked(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    x = net2code.Domain.parse("x1:bit x2:bit x3:bit x4:bit").enumerate()
+    y = rng.integers(0, 2, size=len(x))
+    model = fit(x, y, hidden=(32, 32))
+    network = net2code.load(export(model, torch.zeros(4, 4), tmp_path, "random", "onnx"))
+    extraction = net2code.extract(network, "x1:bit x2:bit x3:bit x4:bit", strategies=["lookup"])
+    assert extraction.verified
+    assert "TABLE" in extraction.python_source
+    program = load_function(extraction.python_source)
+    assert [program(*map(int, row)) for row in x] == network(x).tolist()
+
+
+# ---------------------------------------------------------------------------- bad input
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "net2code", *args], capture_output=True, text=True, check=False
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], needle: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert needle in lines[0], lines[0]
+
+
+class _Payload:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (os.makedirs, (str(self.marker),))
+
+
+def test_pickled_full_model_is_refused_not_unpickled(tmp_path: Path) -> None:
+    marker = tmp_path / "was-unpickled"
+    path = tmp_path / "model.pt"
+    torch.save({"model": three_lines(), "payload": _Payload(marker)}, path)
+    proc = run_cli("extract", str(path), "--domain", "x:[-1,1] y:[-1,1]")
+    assert_one_line_error(proc, "pickled full model")
+    assert "torch.export" in proc.stderr
+    assert not marker.exists()
+    with open(tmp_path / "plain.pkl", "wb") as handle:
+        pickle.dump(_Payload(marker), handle)
+    assert_one_line_error(run_cli("extract", str(tmp_path / "plain.pkl")), "pickled")
+    assert not marker.exists()
+
+
+def test_random_bytes(tmp_path: Path) -> None:
+    for name in ("noise.onnx", "noise.pt2", "noise.bin"):
+        (tmp_path / name).write_bytes(os.urandom(4096))
+        proc = run_cli("extract", str(tmp_path / name), "--domain", "x:[-1,1] y:[-1,1]")
+        assert_one_line_error(proc, name)
+
+
+def test_truncated_onnx(tmp_path: Path) -> None:
+    path = export(three_lines(), torch.zeros(4, 2), tmp_path, "lines", "onnx")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    assert_one_line_error(run_cli("extract", str(path), "--domain", "x:[-1,1] y:[-1,1]"), "ONNX")
+
+
+def test_domain_that_does_not_match_the_network(tmp_path: Path) -> None:
+    path = export(three_lines(), torch.zeros(4, 2), tmp_path, "lines", "onnx")
+    proc = run_cli("extract", str(path), "--domain", "x1:bit x2:bit x3:bit")
+    assert_one_line_error(proc, "has 3 inputs but the network")
+    proc = run_cli("extract", str(path), "--domain", "x:[-1,1] y:[-1,1] -> argmax")
+    assert_one_line_error(proc, "argmax needs several outputs")
+
+
+def test_domain_of_a_billion_points(tmp_path: Path) -> None:
+    path = export(three_lines(), torch.zeros(4, 2), tmp_path, "lines", "onnx")
+    proc = run_cli("extract", str(path), "--domain", "a:0..31622 b:0..31622")
+    assert_one_line_error(proc, "over the enumeration limit of 10,000,000")
+
+
+def test_cli_extracts_from_onnx_with_a_forced_strategy(tmp_path: Path) -> None:
+    path = export(three_lines(), torch.zeros(4, 2), tmp_path, "lines", "onnx")
+    out = tmp_path / "out"
+    proc = run_cli("extract", str(path), "--domain", "x:[-1,1] y:[-1,1]", "--strategy", "tree",
+                   "-o", str(out), "--no-progress")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    result = json.loads((out / "result.json").read_text())
+    assert result["verified"] and result["strategy"] == "tree"
+    assert result["domain_size"] is None
+    assert result["verification"]["proof"]
+    assert_one_line_error(run_cli("extract", str(path), "--strategy", "magic"), "magic")
