@@ -180,6 +180,14 @@ def test_box_region_count_is_known(fmt: str, tmp_path: Path) -> None:
     assert extraction.verified and extraction.verification.proof
 
 
+def test_tree_on_a_finite_domain_with_real_outputs(tmp_path: Path) -> None:
+    network = net2code.load(export(three_lines(), torch.zeros(4, 2), tmp_path, "lines", "pt2"))
+    extraction = net2code.extract(network, "x:-3..3 y:-3..3 -> real")
+    assert extraction.strategy == "tree"
+    assert extraction.verified and extraction.verification.n_points == 49
+    assert extraction.candidate.stats["activation_regions"] == 6
+
+
 def test_two_layer_relu_tree_is_exact_on_the_box(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, size=(2000, 2))

@@ -131,3 +131,23 @@ def test_dsl_respects_its_timeout_and_reports_best_partial() -> None:
     assert not candidate.exact
     assert candidate.program is not None
     assert candidate.stats["timed_out"] or candidate.stats["levels_enumerated"] == 9
+
+
+def test_dsl_with_three_inputs() -> None:
+    domain = Domain.parse("a:0..6 b:0..6 c:0..6")
+    x = domain.enumerate()
+    behaviour = Behaviour(x, x[:, 0] * x[:, 1] + x[:, 2], domain.names, None, domain)
+    candidate = DSLSearch().search(behaviour, timeout=30)
+    assert candidate.exact and candidate.program.source == "a * b + c"
+
+
+def test_boolean_beyond_twelve_inputs_uses_the_greedy_cover() -> None:
+    from net2code.extract.boolean import BooleanSearch
+
+    domain = Domain.parse(" ".join(f"x{i}:bit" for i in range(14)))
+    x = domain.enumerate()
+    y = (x[:, 0] & x[:, 1]) | (x[:, 2] & (1 - x[:, 3])) | (x[:, 4] & x[:, 5] & x[:, 6])
+    candidate = BooleanSearch().search(Behaviour(x, y, domain.names, None, domain), timeout=60)
+    assert candidate.exact and candidate.stats["form"] == "sum of products"
+    assert (candidate.program(x) == y).all()
+    assert candidate.program.size == 12  # three product terms, nothing redundant

@@ -7,7 +7,9 @@ Candidate forms, each checked against the whole truth table:
 * a linear threshold ``w·x >= t`` with the smallest integer weights (an integer program,
   scipy's `milp`): majority, comparators, at-least-k;
 * a minimal sum of products (sympy's Quine-McCluskey `SOPform`, up to 12 inputs), or the
-  negation of the complement's.
+  negation of the complement's; beyond 12 inputs an espresso-style heuristic (expand each
+  uncovered minterm into a prime implicant, then keep an irredundant greedy cover), small but
+  not guaranteed minimal.
 The smallest (in nodes) wins.
 """
 
@@ -127,8 +129,10 @@ def _multiplexer(x: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> Expr |
 
 
 def _sum_of_products(x: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> Expr | None:
-    if len(names) > MAX_SOP_INPUTS or y.all() or not y.any():
+    if y.all() or not y.any():
         return None
+    if len(names) > MAX_SOP_INPUTS:
+        return _greedy_cover(x, y, names)
     import sympy
 
     symbols = sympy.symbols(list(names))
@@ -138,6 +142,36 @@ def _sum_of_products(x: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> Ex
     direct = _from_sympy(sympy.SOPform(symbols, ones))
     negated = not_(_from_sympy(sympy.SOPform(symbols, zeros)))
     return min((direct, negated), key=size)
+
+
+def _greedy_cover(x: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> Expr:
+    """Espresso-style SOP: expand uncovered minterms into prime implicants, then cover greedily."""
+    on = y == 1
+    covered = np.zeros(len(y), dtype=bool)
+    cubes: list[tuple[dict[int, int], np.ndarray]] = []
+    for row in np.flatnonzero(on):
+        if covered[row]:
+            continue
+        literals = {i: int(v) for i, v in enumerate(x[row])}
+        for i in range(len(names)):  # EXPAND: drop a literal while the cube stays in the on-set
+            trial = {j: v for j, v in literals.items() if j != i}
+            mask = np.all([x[:, j] == v for j, v in trial.items()], axis=0) if trial else on | ~on
+            if on[mask].all():
+                literals = trial
+        mask = np.all([x[:, j] == v for j, v in literals.items()], axis=0)
+        cubes.append((literals, mask))
+        covered |= mask
+    chosen: list[dict[int, int]] = []  # IRREDUNDANT: greedy set cover of the on-set
+    left = on.copy()
+    while left.any():
+        literals, mask = max(cubes, key=lambda cube: int((cube[1] & left).sum()))
+        chosen.append(literals)
+        left &= ~mask
+    terms = [
+        and_(*(var(names[j]) if v else not_(var(names[j])) for j, v in sorted(lits.items())))
+        for lits in chosen
+    ]
+    return or_(*terms)
 
 
 def _from_sympy(formula: Any) -> Expr:
