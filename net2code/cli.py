@@ -66,6 +66,9 @@ def train_modular(
     weight_decay: Annotated[float, typer.Option(help="AdamW weight decay.")] = 1.0,
     lr: Annotated[float, typer.Option(help="AdamW learning rate.")] = 1e-3,
     max_steps: Annotated[int, typer.Option(help="Upper bound on full-batch steps.")] = 20_000,
+    min_steps: Annotated[
+        int, typer.Option(help="Train at least this long (Fourier structure keeps sharpening).")
+    ] = 0,
     no_progress: NoProgress = False,
 ) -> None:
     """Train on op(a, b) mod p and save a safetensors checkpoint with its config."""
@@ -83,6 +86,7 @@ def train_modular(
         weight_decay=weight_decay,
         lr=lr,
         max_steps=max_steps,
+        min_steps=min_steps,
     )
     result = train(config, progress=not no_progress)
     save_run(result, output)
@@ -203,6 +207,114 @@ def bench(
     report = run_bench(path, program_dir, BenchConfig(max_seconds=max_seconds))
     write_bench(report, output or program_dir)
     typer.echo(render_bench_markdown(report))
+
+
+@app.command()
+@_friendly
+def surgery(
+    path: Annotated[Path, typer.Argument(help="A run folder of a modular-addition network.")],
+    p: Annotated[int, typer.Option("--p", help="The new modulus p'.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write.")],
+) -> None:
+    """Move the network's algorithm to Z_p': a program, and a rebuilt network, for p'."""
+    from ._util import atomic_write_json, provenance, staged_dir
+    from .checkpoint import save_checkpoint
+    from .emit import load_function
+    from .mechanism.analysis import analyse, logit_tensor
+    from .mechanism.faithful import emit_faithful, fit_faithful
+    from .mechanism.run import applies
+    from .mechanism.surgery import surgery as run_surgery
+    from .network import load
+    from .pipeline import extract as run_extract
+
+    if p < 2:
+        raise Net2CodeError(f"--p {p} is invalid: the new modulus must be >= 2")
+    network = load(path)
+    extraction = run_extract(network, mechanism=False)
+    if not (extraction.verified and applies(network, extraction.program)):
+        raise Net2CodeError(
+            f"{path} does not compute (a + b) mod p (its program: "
+            f"{extraction.program.source if extraction.program else 'none'}); surgery needs addition"
+        )
+    assert network.module is not None and network.vocab is not None
+    p_old = network.vocab
+    mechanism = analyse(network.module, p_old)
+    faithful = fit_faithful(mechanism, logit_tensor(network.module, p_old))
+    result = run_surgery(faithful, network.module, p)
+    header = [
+        f"Surgery by net2code: the {mechanism.kind} algorithm of {path} (p = {p_old}), moved to "
+        f"p' = {p}: circle angles 2*pi*k/{p_old} became 2*pi*k/{p}.",
+        f"Correct on {result.program_agreement * p * p:,.0f}/{p * p:,} pairs of Z_{p} "
+        "(against (a + b) mod p').",
+    ]
+    source = emit_faithful(result.program, header)
+    function = load_function(source)
+    emitted = sum(int(function(a, b) == (a + b) % p) for a in range(p) for b in range(p))
+    summary = {
+        "verified": emitted == p * p,
+        "agreement": emitted / (p * p),
+        "truth": "(a + b) mod p'",
+        "domain": f"a:0..{p - 1} b:0..{p - 1}",
+        "domain_size": p * p,
+        "program": "program.py",
+        "strategy": "surgery",
+        "mechanism": {"class": mechanism.kind, "frequencies": mechanism.frequencies},
+        **result.to_dict(),
+        "network": "network/ (embedding and unembedding refit at the new angles)",
+        **provenance(None),
+    }
+    module = result.network
+    with staged_dir(output) as tmp:
+        (tmp / "program.py").write_text(source, encoding="utf-8")
+        atomic_write_json(tmp / "result.json", summary)
+        save_checkpoint(tmp / "network", module, module.config, {"surgery": summary})  # type: ignore[arg-type]
+    status = "verified" if summary["verified"] else "NOT verified"
+    typer.echo(
+        f"program for p'={p}: {status}, {emitted:,}/{p * p:,} pairs correct; rebuilt network: "
+        f"{100 * result.network_accuracy:.2f}% accurate on Z_{p} -> {output}"
+    )
+
+
+@app.command()
+@_friendly
+def sweep(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the table and plot.")],
+    attention_rates: Annotated[
+        str, typer.Option(help="Comma-separated alphas.")
+    ] = "0,0.2,0.4,0.6,0.8,1",
+    widths: Annotated[str, typer.Option(help="Comma-separated d_model values.")] = "32,64",
+    seeds: Annotated[str, typer.Option(help="Comma-separated seeds.")] = "0,1",
+    p: Annotated[int, typer.Option("--p", help="The modulus.")] = 59,
+    max_steps: Annotated[int, typer.Option(help="Steps per run at most.")] = 4000,
+    min_steps: Annotated[int, typer.Option(help="Steps per run at least.")] = 2000,
+    jobs: Annotated[int, typer.Option(help="Parallel workers (-1: every core).")] = -1,
+    backend: Annotated[
+        str, typer.Option(help="joblib backend: loky, threading, dask, ray.")
+    ] = "loky",
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
+    no_progress: NoProgress = False,
+) -> None:
+    """Train and classify many transformers (attention rate x width x seed) in parallel."""
+    from .sweep import SweepConfig, class_fractions
+    from .sweep import sweep as run_sweep
+
+    def numbers(text: str, kind: type) -> tuple:  # type: ignore[type-arg]
+        try:
+            return tuple(kind(x) for x in text.split(",") if x.strip())
+        except ValueError:
+            raise Net2CodeError(
+                f"cannot read {text!r} as comma-separated {kind.__name__}s"
+            ) from None
+
+    config = SweepConfig(
+        attention_rates=numbers(attention_rates, float), widths=numbers(widths, int),
+        seeds=numbers(seeds, int), p=p, max_steps=max_steps, min_steps=min_steps, n_jobs=jobs,
+        backend=backend,
+    )  # fmt: skip
+    rows = run_sweep(config, output, scheduler=scheduler, progress=not no_progress)
+    for rate, fractions in class_fractions(rows).items():
+        typer.echo(f"alpha {rate:g}: " + ", ".join(f"{k} {v:.2f}" for k, v in fractions.items()))
+    typer.echo(f"{len(rows)} runs -> {output}/sweep.md, sweep.csv, sweep.json, phase.png")
 
 
 @app.command()

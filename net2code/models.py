@@ -29,6 +29,7 @@ class ModelConfig:
     n_heads: int = 4
     d_mlp: int = 512  # 4 * d_model for the transformer; the hidden width for MLPs
     attention_rate: float = 1.0  # alpha: 1 = softmax attention, 0 = constant all-ones attention
+    activation: str = "relu"  # MLP nonlinearity: relu, or square (Gromov's closed-form networks)
 
     def __post_init__(self) -> None:
         if self.kind not in MODEL_KINDS:
@@ -39,6 +40,8 @@ class ModelConfig:
                 raise ConfigError(f"model {name}={value!r} must be a positive integer")
         if self.vocab < 2:
             raise ConfigError(f"model vocab={self.vocab} must be >= 2")
+        if self.activation not in ("relu", "square"):
+            raise ConfigError(f"activation {self.activation!r} is unknown; choose relu or square")
         if not 0.0 <= self.attention_rate <= 1.0:
             raise ConfigError(f"attention_rate={self.attention_rate} must lie in [0, 1]")
         if self.kind == "transformer" and self.d_model % self.n_heads:
@@ -100,10 +103,21 @@ class Transformer(nn.Module):
         self.unembed = nn.Linear(d, config.n_out, bias=False)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:  # tokens: (batch, n_inputs)
-        x = self.embed(tokens) + self.pos_embed  # (batch, pos, d_model)
+        return self.forward_embedded(self.embed(tokens))
+
+    def forward_embedded(self, e: torch.Tensor) -> torch.Tensor:  # e: (batch, pos, d_model)
+        """Logits from token embeddings (so gradients with respect to E_a, E_b can be taken)."""
+        return self.unembed(self._residual(e)[0][:, -1])  # (batch, n_out)
+
+    def hidden_activations(self, tokens: torch.Tensor) -> torch.Tensor:
+        """MLP activations at the last position.  # (batch, d_mlp)"""
+        return self._residual(self.embed(tokens))[1][:, -1]
+
+    def _residual(self, e: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = e + self.pos_embed  # (batch, pos, d_model)
         x = x + self.attn(x)
-        x = x + self.mlp_out(torch.relu(self.mlp_in(x)))
-        return self.unembed(x[:, -1])  # (batch, n_out)
+        h = torch.relu(self.mlp_in(x))  # (batch, pos, d_mlp)
+        return x + self.mlp_out(h), h
 
 
 class MLP(nn.Module):
@@ -119,9 +133,20 @@ class MLP(nn.Module):
         self.unembed = nn.Linear(config.d_mlp, config.n_out)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:  # tokens: (batch, n_inputs)
-        e = self.embed(tokens)  # (batch, n_inputs, d_model)
+        return self.forward_embedded(self.embed(tokens))
+
+    def forward_embedded(self, e: torch.Tensor) -> torch.Tensor:  # e: (batch, n_inputs, d_model)
+        """Logits from token embeddings (so gradients with respect to E_a, E_b can be taken)."""
+        return self.unembed(self._activations(e))  # (batch, n_out)
+
+    def hidden_activations(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Hidden-layer activations.  # (batch, d_mlp)"""
+        return self._activations(self.embed(tokens))
+
+    def _activations(self, e: torch.Tensor) -> torch.Tensor:
         x = e.flatten(1) if self.concat else e.sum(dim=1)
-        return self.unembed(torch.relu(self.hidden(x)))  # (batch, n_out)
+        pre = self.hidden(x)
+        return pre * pre if self.config.activation == "square" else torch.relu(pre)
 
 
 def build_model(config: ModelConfig) -> nn.Module:

@@ -43,6 +43,7 @@ class Network:
     source: str | None = None
     layers: tuple[AffineLayer, ...] | None = None
     n_parameters: int = 0
+    module: nn.Module | None = None  # the torch module, when there is one (white-box analyses)
 
     @property
     def n_classes(self) -> int:
@@ -190,6 +191,7 @@ def from_module(
         source=source,
         layers=sequential_layers(module) if vocab is None else None,
         n_parameters=sum(p.numel() for p in module.parameters()),
+        module=module,
     )
 
 

@@ -22,6 +22,7 @@ from .extract.base import Behaviour, Candidate, Strategy
 from .extract.boolean import BooleanSearch
 from .extract.dsl import DSLSearch
 from .extract.tree import DecisionTree
+from .mechanism.run import MECHANISM_FILE, MechanismResult, applies, run_mechanism
 from .network import Network, load
 from .probe import probe
 from .program import Program
@@ -31,6 +32,7 @@ PROGRAM_FILE = "program.py"
 NUMPY_FILE = "program_numpy.py"
 RESULT_FILE = "result.json"
 REPORT_FILE = "report.md"
+HTML_FILE = "report.html"
 BOX_CHECK_POINTS = 100_000
 
 STRATEGIES: dict[str, type] = {
@@ -77,6 +79,7 @@ class Extraction:
     tried: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     seed: int = 0
+    mechanism: MechanismResult | None = None
 
     @property
     def program(self) -> Program | None:
@@ -131,13 +134,14 @@ class Extraction:
             "verification": {**v.to_dict(), "scalar_program": self.scalar_check},
             "search": self.candidate.stats,
             "strategies_tried": self.tried,
+            "mechanism": self.mechanism.to_dict() if self.mechanism else None,
             "timings": self.timings,
             **provenance(self.seed),
         }
 
     def save(self, folder: Path | str) -> Path:
         """Write program.py, program_numpy.py, result.json and report.md; all or nothing."""
-        from .report import render_markdown
+        from .report import render_html, render_markdown
 
         folder = Path(folder)
         with staged_dir(folder) as tmp:
@@ -147,12 +151,20 @@ class Extraction:
                 (tmp / NUMPY_FILE).write_text(self.numpy_source, encoding="utf-8")
             atomic_write_json(tmp / RESULT_FILE, self.to_dict())
             (tmp / REPORT_FILE).write_text(render_markdown(self), encoding="utf-8")
+            if self.mechanism is not None:
+                (tmp / MECHANISM_FILE).write_text(self.mechanism.source, encoding="utf-8")
+                (tmp / HTML_FILE).write_text(render_html(self), encoding="utf-8")
         return folder
 
     def _repr_markdown_(self) -> str:
         from .report import render_markdown
 
         return render_markdown(self)
+
+    def _repr_html_(self) -> str:
+        from .report import render_html
+
+        return render_html(self, standalone=False)
 
 
 def _header(network: Network, domain: Domain, candidate: Candidate, v: Verification) -> list[str]:
@@ -195,11 +207,15 @@ def extract(
     strategies: Sequence[str | Strategy] | None = None,
     timeout: float = 120.0,
     progress: bool = False,
+    mechanism: bool = True,
+    figures: bool = True,
 ) -> Extraction:
     """Extract the smallest program that reproduces `network` on its domain.
 
     The extractor sees only the network and the domain. When no strategy finds an exact
-    program, the best-agreeing candidate is returned and `verified` is False.
+    program, the best-agreeing candidate is returned and `verified` is False. When the program
+    is modular addition on a net2code token network, `mechanism` also reads how the network
+    computes it (Clock or Pizza) and emits the faithful program.
     """
     timer = Timer()
     make_strategies(strategies)  # unknown names fail before anything runs
@@ -263,7 +279,14 @@ def extract(
             # and the plain-Python file point by point.
             verification = verify(load_function(numpy_source), checks, proof=best.proof)
             scalar = verify_scalar(load_function(python_source), checks)
+    mechanism_result = None
+    if mechanism and verification.verified and applies(network, best.program):
+        with timer("mechanism"):
+            mechanism_result = run_mechanism(
+                network, _header(network, domain, best, verification)[:1], figures=figures
+            )
     return Extraction(
+        mechanism=mechanism_result,
         network=network,
         domain=domain,
         candidate=best,

@@ -66,6 +66,27 @@ def render_markdown(extraction: Extraction) -> str:
     search = extraction.candidate.stats
     lines += ["## Search", ""]
     lines += [f"- {key.replace('_', ' ')}: {value}" for key, value in search.items()]
+    m = extraction.mechanism
+    if m is not None:
+        mech = m.mechanism
+        lines += ["", f"## Mechanism: {mech.kind}", "", f"Key frequencies: {mech.frequencies}.", ""]
+        lines += [f"- {reason}" for reason in mech.reasons]
+        lines += ["", "| metric | value |", "|---|---|"]
+        lines += [f"| {k.replace('_', ' ')} | {val:.4g} |" for k, val in mech.metrics.items()]
+        lines += [
+            "",
+            f"The faithful program `mechanism.py` agrees with the network on {m.scalar_agree:,} / "
+            f"{m.scalar_checked:,} pairs. Steps:",
+            "",
+            "| step | frequencies | forms | agreement | where it fails |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {h['step']} | {h['frequencies']} | {', '.join(h['forms'])} | "
+            f"{100 * h['agreement']:.2f}% | {h['where']} |"
+            for h in m.faithful.history
+        ]
+        lines.append("\nFigures are in `report.html`.")
     lines += ["", "## Provenance", ""]
     lines += [
         f"- seed: {data['seed']}",
@@ -74,3 +95,93 @@ def render_markdown(extraction: Extraction) -> str:
     ]
     lines += [f"- timings (s): {extraction.timings}", ""]
     return "\n".join(lines)
+
+
+def render_html(extraction: Extraction, standalone: bool = True) -> str:
+    """A standalone HTML report: figures embedded as PNG, the metrics, the programs and the
+    verification table. Also what Jupyter shows for an Extraction."""
+    import base64
+    import html
+
+    from .verify import percent
+
+    v = extraction.verification
+    m = extraction.mechanism
+    esc = html.escape
+    parts = [
+        "<h1>net2code extraction report</h1>",
+        f"<p>Network: {esc(extraction.network.description)}"
+        + (f" from <code>{esc(extraction.network.source)}</code>" if extraction.network.source else "")
+        + "</p>",
+        "<table>",
+        f"<tr><th>status</th><td><b>{'verified' if extraction.verified else 'not verified'}</b></td></tr>",
+        f"<tr><th>agreement</th><td>{v.n_agree:,} / {v.n_points:,} ({percent(v.n_agree, v.n_points)})</td></tr>",
+        f"<tr><th>domain</th><td><code>{esc(extraction.domain.spec())}</code></td></tr>",
+        f"<tr><th>strategy</th><td>{esc(extraction.strategy)}</td></tr>",
+        f"<tr><th>program</th><td><code>{esc(extraction.program.source if extraction.program else '')}</code></td></tr>",
+        "</table>",
+    ]  # fmt: skip
+    if m is not None:
+        mech = m.mechanism
+        parts += [
+            f"<h2>Mechanism: {esc(mech.kind)}</h2>",
+            f"<p>Key frequencies {mech.frequencies}. " + "; ".join(esc(r) for r in mech.reasons) + ".</p>",
+            "<table><tr><th>metric</th><th>value</th></tr>",
+            *(f"<tr><td>{esc(k.replace('_', ' '))}</td><td>{val:.4g}</td></tr>" for k, val in mech.metrics.items()),
+            "</table>",
+        ]  # fmt: skip
+        titles = {
+            "spectrum": "The embedding's Fourier spectrum",
+            "logits": "The correct-class logit over (s, d)",
+            "circles": "Circles: principal-component planes of the embedding, labelled by token",
+        }
+        for key, title in titles.items():
+            if key in m.figures:
+                data = base64.b64encode(m.figures[key]).decode("ascii")
+                parts += [
+                    f"<h3>{title}</h3>",
+                    f'<img alt="{key}" src="data:image/png;base64,{data}">',
+                ]
+        parts += [
+            "<h3>Faithful program (mechanism.py)</h3>",
+            f"<p>Its argmax agrees with the network on {m.scalar_agree:,} / {m.scalar_checked:,} pairs.</p>",
+            "<table><tr><th>step</th><th>frequencies</th><th>forms</th><th>agreement</th><th>where it fails</th></tr>",
+            *(
+                f"<tr><td>{esc(h['step'])}</td><td>{h['frequencies']}</td><td>{', '.join(h['forms'])}</td>"
+                f"<td>{100 * h['agreement']:.2f}%</td><td>{esc(h['where'])}</td></tr>"
+                for h in m.faithful.history
+            ),
+            "</table>",
+            f"<pre>{esc(m.source)}</pre>",
+        ]  # fmt: skip
+    parts += [
+        "<h2>Program (program.py)</h2>",
+        f"<pre>{esc(extraction.python_source or '')}</pre>",
+        "<h2>Verification</h2>",
+        f"<p>{esc(v.method)}</p>",
+    ]
+    if v.disagreements:
+        names = list(v.disagreements[0]["input"])
+        parts.append(
+            "<table><tr>"
+            + "".join(f"<th>{esc(n)}</th>" for n in names)
+            + "<th>network</th><th>program</th></tr>"
+        )
+        for row in v.disagreements:
+            cells = "".join(f"<td>{row['input'][n]}</td>" for n in names)
+            parts.append(f"<tr>{cells}<td>{row['network']}</td><td>{row['program']}</td></tr>")
+        parts.append("</table>")
+    else:
+        parts.append("<p>No input disagrees.</p>")
+    body = "\n".join(parts)
+    if not standalone:
+        return f"<div>{body}</div>"
+    style = (
+        "body{font-family:sans-serif;max-width:960px;margin:2em auto;}"
+        "table{border-collapse:collapse;}td,th{border:1px solid #ccc;padding:3px 8px;}"
+        "pre{background:#f6f6f6;padding:8px;overflow-x:auto;}"
+    )
+    return (
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>net2code report</title>'
+        f"<style>{style}</style></head><body>\n{body}\n</body></html>\n"
+    )

@@ -37,6 +37,7 @@ class TrainConfig:
     warmup_steps: int = 10
     max_steps: int = 20_000
     stop_loss: float = 0.05  # stop once test accuracy is 100% and train loss is below this
+    min_steps: int = 0  # ... but not before this many steps (weight decay keeps cleaning up)
     eval_every: int = 20
 
     def __post_init__(self) -> None:
@@ -157,7 +158,8 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
                 }
             )
             bar.set_postfix(loss=f"{loss_value:.3g}", test_acc=f"{test_acc:.3f}")
-            if test_acc == 1.0 and train_acc == 1.0 and loss_value < config.stop_loss:
+            done = test_acc == 1.0 and train_acc == 1.0 and loss_value < config.stop_loss
+            if done and step + 1 >= config.min_steps:
                 break
     seconds = time.perf_counter() - start
     model.eval()

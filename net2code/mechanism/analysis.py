@@ -1,0 +1,300 @@
+"""Fourier analysis and the diagnostics of "The Clock and the Pizza".
+
+Everything here reads the network itself: its embedding, its hidden activations, its logits
+and their gradients. The "correct" class of (a, b) is the network's own argmax, never a label.
+
+Definitions (Zhong, Liu, Tegmark, Andreas 2023; Nanda et al. 2023):
+* key frequencies: the embedding's DFT over tokens; the set is cut at the largest energy gap;
+* neuron frequencies: each hidden neuron's 2-D DFT over (a, b), its dominant frequency;
+* circularity: PCA of the embedding; for each of the top 4 components, the share of its
+  variance held by its single best DFT frequency; their mean (below ~0.99: non-circular);
+* gradient symmetricity: mean cosine of d logit_c / d E_a and d logit_c / d E_b over 100
+  seeded random triples (forced to 1 when inputs enter as E_a + E_b);
+* distance irrelevance: the correct-class logit laid out by s = a+b, d = a-b (mod p):
+  mean_d std_s L[s, d] / std(L); near 0 is Pizza, near 1 Clock;
+* logit FVE: least-squares fit of the z-scored logit tensor by the Clock templates
+  cos(w(a+b-c)) or the Pizza templates 2|cos(w(a-b)/2)|(|cos(w(a+b-c)/2)| - |sin(w(a+b-c)/2)|),
+  one per key circle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+MAX_KEYS = 12
+
+
+@dataclass
+class Mechanism:
+    """What the weights say the network does, with the numbers behind the call."""
+
+    p: int
+    kind: str  # clock, pizza, mixed or non-circular
+    frequencies: list[int]
+    metrics: dict[str, float]
+    reasons: list[str]
+    embedding_spectrum: list[float]  # energy share of k = 1..(p-1)//2
+    circles: list[dict[str, Any]] = field(default_factory=list)  # PCA pairs and their frequency
+    neuron_frequencies: dict[int, int] = field(default_factory=dict)  # k -> number of neurons
+    per_circle_fve: dict[int, dict[str, float]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["class"] = data.pop("kind")
+        return data
+
+
+def _basis(p: int, k: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    w = 2 * np.pi * k / p
+    return np.cos(w * x), np.sin(w * x)
+
+
+def spectrum(matrix: np.ndarray, p: int) -> np.ndarray:
+    """Energy share of each frequency k = 1..(p-1)//2 along axis 0.  # (p, d) -> (K,)"""
+    centred = matrix - matrix.mean(axis=0, keepdims=True)
+    coefficients = np.fft.rfft(centred, axis=0)  # (p//2 + 1, d)
+    energy = (np.abs(coefficients[1 : (p - 1) // 2 + 1]) ** 2).sum(axis=1)
+    total = energy.sum()
+    return energy / total if total > 0 else energy
+
+
+def key_frequencies(shares: np.ndarray) -> list[int]:
+    """The top frequencies up to the largest drop in energy (ratio of consecutive shares)."""
+    order = np.argsort(shares)[::-1]
+    top = shares[order[: MAX_KEYS + 1]]
+    ratios = top[:-1] / np.maximum(top[1:], 1e-12)
+    cut = int(np.argmax(ratios)) + 1
+    return sorted(int(k) + 1 for k in order[:cut])
+
+
+def _grid(p: int) -> torch.Tensor:
+    a, b = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
+    return torch.from_numpy(np.stack([a.reshape(-1), b.reshape(-1)], axis=1))  # (p*p, 2)
+
+
+@torch.no_grad()
+def logit_tensor(module: nn.Module, p: int) -> np.ndarray:
+    """Logits on every pair.  # (p, p, p) float64, indexed [a, b, c]"""
+    module.eval()
+    return module(_grid(p)).double().numpy().reshape(p, p, -1)
+
+
+def circularity(embedding: np.ndarray, p: int) -> tuple[float, list[dict[str, Any]]]:
+    """Mean best-frequency share of the top 4 principal components, and the PCA circles."""
+    centred = embedding - embedding.mean(axis=0, keepdims=True)
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    components = centred @ vt.T  # (p, rank): token coordinates on each component
+    shares, best = [], []
+    for i in range(min(8, components.shape[1])):
+        column = components[:, i] / (np.linalg.norm(components[:, i]) + 1e-12)
+        energy = np.abs(np.fft.rfft(column))[1:] ** 2
+        energy = energy[: (p - 1) // 2]
+        shares.append(float(energy.max() / max(energy.sum(), 1e-12)))
+        best.append(int(np.argmax(energy)) + 1)
+    variance = singular**2 / (singular**2).sum()
+    circles = [
+        {
+            "components": [i, i + 1],
+            "frequencies": [best[i], best[i + 1]],
+            "variance": float(variance[i] + variance[i + 1]),
+            "is_circle": best[i] == best[i + 1],
+        }
+        for i in range(0, min(8, len(best)) - 1, 2)
+    ]
+    return float(np.mean(shares[:4])), circles
+
+
+def neuron_frequencies(module: nn.Module, p: int) -> dict[int, int]:
+    """Each hidden neuron's dominant frequency in its 2-D DFT over (a, b) (Nanda et al.)."""
+    with torch.no_grad():
+        acts = module.hidden_activations(_grid(p)).double().numpy()  # (p*p, d_mlp)
+    acts = acts.reshape(p, p, -1)
+    acts = acts - acts.mean(axis=(0, 1), keepdims=True)
+    coefficients = np.abs(np.fft.fft2(acts, axes=(0, 1))) ** 2  # (p, p, d_mlp)
+    half = (p - 1) // 2
+    counts: dict[int, int] = {}
+    norms = coefficients.sum(axis=(0, 1))
+    for n in range(acts.shape[-1]):
+        if norms[n] < 1e-12:
+            continue
+        share = np.zeros(half)
+        for k in range(1, half + 1):
+            rows = [k, p - k]
+            cols = [0, k, p - k]
+            block = (
+                coefficients[np.ix_(rows, cols, [n])].sum() + coefficients[0, [k, p - k], n].sum()
+            )
+            share[k - 1] = block / norms[n]
+        k = int(np.argmax(share)) + 1
+        counts[k] = counts.get(k, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: -item[1]))
+
+
+def gradient_symmetricity(module: nn.Module, p: int, samples: int = 100, seed: int = 0) -> float:
+    rng = np.random.default_rng(seed)
+    triples = rng.integers(0, p, size=(samples, 3))
+    module.eval()
+    cosines = []
+    for a, b, c in triples.tolist():
+        e = module.embed(torch.tensor([[a, b]])).detach().requires_grad_(True)  # (1, 2, d)
+        logit = module.forward_embedded(e)[0, c]
+        (grad,) = torch.autograd.grad(logit, e)
+        cosines.append(float(nn.functional.cosine_similarity(grad[0, 0], grad[0, 1], dim=0)))
+    return float(np.mean(cosines))
+
+
+def distance_irrelevance(logits: np.ndarray) -> float:
+    p = logits.shape[0]
+    a, b = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
+    predicted = logits.argmax(-1)  # the network's own answer
+    correct = np.take_along_axis(logits, predicted[..., None], axis=-1)[..., 0]  # (p, p)
+    s, d = (a + b) % p, (a - b) % p
+    table = np.zeros((p, p))
+    table[s, d] = correct
+    if table.std() <= 1e-6 * max(logits.std(), 1e-12):
+        return 1.0  # the correct logit is constant: it ignores a - b entirely
+    return float(table.std(axis=0).mean() / table.std())
+
+
+def templates(p: int, k: int) -> dict[str, np.ndarray]:
+    """Per-circle logit templates on the (a, b, c) grid.  # each (p, p, p)"""
+    a, b, c = np.meshgrid(np.arange(p), np.arange(p), np.arange(p), indexing="ij")
+    w = 2 * np.pi * k / p
+    x = w * (a + b - c)
+    return {
+        "clock_cos": np.cos(x),
+        "clock_sin": np.sin(x),
+        "pizza": 2
+        * np.abs(np.cos(w * (a - b) / 2))
+        * (np.abs(np.cos(x / 2)) - np.abs(np.sin(x / 2))),
+        "accompanying": -(
+            np.cos(w * c) * (np.cos(2 * w * a) + np.cos(2 * w * b))
+            + np.sin(w * c) * (np.sin(2 * w * a) + np.sin(2 * w * b))
+        ),
+    }
+
+
+def fve(target: np.ndarray, features: list[np.ndarray]) -> float:
+    """Fraction of variance of `target` explained by least squares on `features` + constant."""
+    y = target.reshape(-1)
+    x = np.stack([f.reshape(-1) for f in features] + [np.ones_like(y)], axis=1)
+    coefficients, *_ = np.linalg.lstsq(x, y, rcond=None)
+    residual = y - x @ coefficients
+    return float(1.0 - residual.var() / max(y.var(), 1e-12))
+
+
+def _cross_entropy(logits: np.ndarray, answers: np.ndarray) -> float:
+    """Mean cross-entropy in float64.  # logits (n, p), answers (n,)"""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-log_probs[np.arange(len(answers)), answers].mean())
+
+
+def restricted_and_excluded_loss(logits: np.ndarray, keys: list[int]) -> tuple[float, float, float]:
+    """Nanda et al.'s progress measures, with the network's own answers as targets.
+
+    Each class's logit, as a function of (a, b), is projected onto cos/sin(w_k (a + b)) for the
+    key frequencies. Restricted: that projection plus the logit's mean; excluded: the logit
+    minus the projection. Returns (full, restricted, excluded) cross-entropies on all pairs.
+    """
+    p = logits.shape[0]
+    flat = logits.reshape(p * p, -1)  # (p*p, p)
+    answers = flat.argmax(-1)
+    a, b = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
+    s = (a + b).reshape(-1)
+    directions = []
+    for k in keys:
+        for f in (np.cos, np.sin):
+            v = f(2 * np.pi * k * s / p)
+            directions.append(v / np.linalg.norm(v))
+    basis = np.stack(directions, axis=1)  # (p*p, 2K), orthonormal
+    mean = flat.mean(axis=0, keepdims=True)
+    projection = basis @ (basis.T @ (flat - mean))
+    return (
+        _cross_entropy(flat, answers),
+        _cross_entropy(mean + projection, answers),
+        _cross_entropy(flat - projection, answers),
+    )
+
+
+def analyse(module: nn.Module, p: int) -> Mechanism:
+    """Fourier analysis, the paper's diagnostics, and a call: clock, pizza, mixed, non-circular."""
+    embedding = module.embed.weight.detach().double().numpy()[:p]  # (p, d)
+    shares = spectrum(embedding, p)
+    keys = key_frequencies(shares)
+    logits = logit_tensor(module, p)
+    z = (logits - logits.mean()) / max(logits.std(), 1e-12)
+    circ, circles = circularity(embedding, p)
+    clock_features, pizza_features = [], []
+    per_circle: dict[int, dict[str, float]] = {}
+    for k in keys:
+        t = templates(p, k)
+        clock_features += [t["clock_cos"], t["clock_sin"]]
+        pizza_features.append(t["pizza"])
+        per_circle[k] = {
+            "clock": fve(z, [t["clock_cos"], t["clock_sin"]]),
+            "pizza": fve(z, [t["pizza"]]),
+        }
+    metrics = {
+        "circularity": circ,
+        "distance_irrelevance": distance_irrelevance(logits),
+        "gradient_symmetricity": gradient_symmetricity(module, p),
+        "logit_fve_clock": fve(z, clock_features),
+        "logit_fve_pizza": fve(z, pizza_features),
+        "key_frequency_energy": float(shares[[k - 1 for k in keys]].sum()),
+    }
+    full, restricted, excluded = restricted_and_excluded_loss(logits, keys)
+    metrics.update(loss=full, restricted_loss=restricted, excluded_loss=excluded)
+    kind, reasons = classify(metrics, getattr(module, "config", None))
+    neurons: dict[int, int] = {}
+    if hasattr(module, "hidden_activations"):
+        neurons = neuron_frequencies(module, p)
+    return Mechanism(
+        p=p,
+        kind=kind,
+        frequencies=keys,
+        metrics=metrics,
+        reasons=reasons,
+        embedding_spectrum=shares.tolist(),
+        circles=circles,
+        neuron_frequencies=neurons,
+        per_circle_fve=per_circle,
+    )
+
+
+CIRCULAR = 0.9
+CLOCK_DI, PIZZA_DI = 0.6, 0.4
+
+
+def classify(metrics: dict[str, float], config: Any = None) -> tuple[str, list[str]]:
+    """The call and the numbers behind it. Gradient symmetricity is reported, never decisive
+    (it is forced to 1 when the inputs enter as E_a + E_b)."""
+    di = metrics["distance_irrelevance"]
+    clock, pizza = metrics["logit_fve_clock"], metrics["logit_fve_pizza"]
+    reasons = []
+    if metrics["circularity"] < CIRCULAR:
+        reasons.append(f"circularity {metrics['circularity']:.3f} < {CIRCULAR}")
+        return "non-circular", reasons
+    reasons.append(f"circularity {metrics['circularity']:.3f} >= {CIRCULAR}")
+    if di >= CLOCK_DI and clock >= pizza:
+        reasons.append(
+            f"distance irrelevance {di:.2f} >= {CLOCK_DI}: the correct logit ignores a-b"
+        )
+        reasons.append(f"logit FVE clock {clock:.2f} >= pizza {pizza:.2f}")
+        return "clock", reasons
+    if di <= PIZZA_DI and pizza > clock:
+        reasons.append(
+            f"distance irrelevance {di:.2f} <= {PIZZA_DI}: the correct logit depends on a-b"
+        )
+        reasons.append(f"logit FVE pizza {pizza:.2f} > clock {clock:.2f}")
+        return "pizza", reasons
+    reasons.append(
+        f"distance irrelevance {di:.2f} and logit FVE (clock {clock:.2f}, pizza {pizza:.2f}) "
+        "do not agree on one algorithm"
+    )
+    return "mixed", reasons
