@@ -15,6 +15,13 @@ from pathlib import Path
 from typing import Any
 
 
+def _umask_mode() -> int:
+    """The mode a plain open() would give a new file (mkstemp's files are private)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write `text` to `path` via a temp file beside it, so nothing is left half-written."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -22,6 +29,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -12,7 +12,7 @@ from typing import Any
 
 from torch import nn
 
-from ._util import atomic_write_json
+from ._util import _umask_mode, atomic_write_json
 from .errors import CheckpointError, ConfigError
 from .models import ModelConfig, build_model
 
@@ -45,6 +45,7 @@ def save_checkpoint(
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata={"format": FORMAT})
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, folder / WEIGHTS_FILE)
     finally:
         if os.path.exists(tmp):

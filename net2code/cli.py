@@ -234,7 +234,8 @@ def surgery(
     if not (extraction.verified and applies(network, extraction.program)):
         raise Net2CodeError(
             f"{path} does not compute (a + b) mod p (its program: "
-            f"{extraction.program.source if extraction.program else 'none'}); surgery needs addition"
+            f"{extraction.program.source if extraction.program else 'none'}); "
+            "surgery needs addition"
         )
     assert network.module is not None and network.vocab is not None
     p_old = network.vocab
@@ -298,7 +299,7 @@ def sweep(
     from .sweep import SweepConfig, class_fractions
     from .sweep import sweep as run_sweep
 
-    def numbers(text: str, kind: type) -> tuple:  # type: ignore[type-arg]
+    def numbers(text: str, kind: type) -> tuple:
         try:
             return tuple(kind(x) for x in text.split(",") if x.strip())
         except ValueError:

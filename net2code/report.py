@@ -108,28 +108,36 @@ def render_html(extraction: Extraction, standalone: bool = True) -> str:
     v = extraction.verification
     m = extraction.mechanism
     esc = html.escape
+    source = extraction.network.source
+    expression = extraction.program.source if extraction.program else ""
+    status = "verified" if extraction.verified else "not verified"
     parts = [
         "<h1>net2code extraction report</h1>",
         f"<p>Network: {esc(extraction.network.description)}"
-        + (f" from <code>{esc(extraction.network.source)}</code>" if extraction.network.source else "")
+        + (f" from <code>{esc(source)}</code>" if source else "")
         + "</p>",
         "<table>",
-        f"<tr><th>status</th><td><b>{'verified' if extraction.verified else 'not verified'}</b></td></tr>",
-        f"<tr><th>agreement</th><td>{v.n_agree:,} / {v.n_points:,} ({percent(v.n_agree, v.n_points)})</td></tr>",
+        f"<tr><th>status</th><td><b>{status}</b></td></tr>",
+        f"<tr><th>agreement</th><td>{v.n_agree:,} / {v.n_points:,} "
+        f"({percent(v.n_agree, v.n_points)})</td></tr>",
         f"<tr><th>domain</th><td><code>{esc(extraction.domain.spec())}</code></td></tr>",
         f"<tr><th>strategy</th><td>{esc(extraction.strategy)}</td></tr>",
-        f"<tr><th>program</th><td><code>{esc(extraction.program.source if extraction.program else '')}</code></td></tr>",
+        f"<tr><th>program</th><td><code>{esc(expression)}</code></td></tr>",
         "</table>",
-    ]  # fmt: skip
+    ]
     if m is not None:
         mech = m.mechanism
+        reasons = "; ".join(esc(r) for r in mech.reasons)
         parts += [
             f"<h2>Mechanism: {esc(mech.kind)}</h2>",
-            f"<p>Key frequencies {mech.frequencies}. " + "; ".join(esc(r) for r in mech.reasons) + ".</p>",
+            f"<p>Key frequencies {mech.frequencies}. {reasons}.</p>",
             "<table><tr><th>metric</th><th>value</th></tr>",
-            *(f"<tr><td>{esc(k.replace('_', ' '))}</td><td>{val:.4g}</td></tr>" for k, val in mech.metrics.items()),
+            *(
+                f"<tr><td>{esc(k.replace('_', ' '))}</td><td>{val:.4g}</td></tr>"
+                for k, val in mech.metrics.items()
+            ),
             "</table>",
-        ]  # fmt: skip
+        ]
         titles = {
             "spectrum": "The embedding's Fourier spectrum",
             "logits": "The correct-class logit over (s, d)",
@@ -142,18 +150,23 @@ def render_html(extraction: Extraction, standalone: bool = True) -> str:
                     f"<h3>{title}</h3>",
                     f'<img alt="{key}" src="data:image/png;base64,{data}">',
                 ]
+        header = "".join(
+            f"<th>{h}</th>" for h in ("step", "frequencies", "forms", "agreement", "where it fails")
+        )
         parts += [
             "<h3>Faithful program (mechanism.py)</h3>",
-            f"<p>Its argmax agrees with the network on {m.scalar_agree:,} / {m.scalar_checked:,} pairs.</p>",
-            "<table><tr><th>step</th><th>frequencies</th><th>forms</th><th>agreement</th><th>where it fails</th></tr>",
+            f"<p>Its argmax agrees with the network on {m.scalar_agree:,} / "
+            f"{m.scalar_checked:,} pairs.</p>",
+            f"<table><tr>{header}</tr>",
             *(
-                f"<tr><td>{esc(h['step'])}</td><td>{h['frequencies']}</td><td>{', '.join(h['forms'])}</td>"
-                f"<td>{100 * h['agreement']:.2f}%</td><td>{esc(h['where'])}</td></tr>"
+                f"<tr><td>{esc(h['step'])}</td><td>{h['frequencies']}</td>"
+                f"<td>{', '.join(h['forms'])}</td><td>{100 * h['agreement']:.2f}%</td>"
+                f"<td>{esc(h['where'])}</td></tr>"
                 for h in m.faithful.history
             ),
             "</table>",
             f"<pre>{esc(m.source)}</pre>",
-        ]  # fmt: skip
+        ]
     parts += [
         "<h2>Program (program.py)</h2>",
         f"<pre>{esc(extraction.python_source or '')}</pre>",

@@ -174,7 +174,8 @@ def emit_faithful(program: FaithfulProgram, header: list[str]) -> str:
         branches.append(
             '            if form == "pizza":  # amplitude |cos(w(a - b)/2)|: the Pizza\n'
             "                radius = 2 * abs(math.cos(w * (a - b) / 2))\n"
-            "                total += coef[0] * radius * (abs(math.cos(x / 2)) - abs(math.sin(x / 2)))"
+            "                along = abs(math.cos(x / 2)) - abs(math.sin(x / 2))\n"
+            "                total += coef[0] * radius * along"
         )
     if "accompanying" in forms:
         branches.append(

@@ -70,7 +70,8 @@ def applies(network: Network, program: Program | None) -> bool:
 
 def run_mechanism(network: Network, header: list[str], figures: bool = True) -> MechanismResult:
     assert network.module is not None and network.vocab is not None
-    module, p = network.module, network.vocab
+    module: Any = network.module
+    p = network.vocab
     mechanism = analyse(module, p)
     logits = logit_tensor(module, p)
     faithful = fit_faithful(mechanism, logits)
