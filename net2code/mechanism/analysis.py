@@ -43,6 +43,7 @@ class Mechanism:
     circles: list[dict[str, Any]] = field(default_factory=list)  # PCA pairs and their frequency
     neuron_frequencies: dict[int, int] = field(default_factory=dict)  # k -> number of neurons
     per_circle_fve: dict[int, dict[str, float]] = field(default_factory=dict)
+    accompanying: dict[int, int] = field(default_factory=dict)  # k -> the key it doubles
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -255,7 +256,17 @@ def analyse(module: Any, p: int) -> Mechanism:
     neurons: dict[int, int] = {}
     if hasattr(module, "hidden_activations"):
         neurons = neuron_frequencies(module, p)
+    doubles = {}
+    for k in keys:
+        for base in keys:
+            small = shares[k - 1] < 0.5 * shares[base - 1]  # a side circle, not a main one
+            if base != k and small and k in ((2 * base) % p, (-2 * base) % p):
+                doubles[k] = base
+    if doubles:
+        pairs = ", ".join(f"{k} = ±2·{base}" for k, base in doubles.items())
+        reasons.append(f"accompanying circles at doubled frequencies (mod {p}): {pairs}")
     return Mechanism(
+        accompanying=doubles,
         p=p,
         kind=kind,
         frequencies=keys,

@@ -185,7 +185,9 @@ def emit_faithful(program: FaithfulProgram, header: list[str]) -> str:
             "                    + math.sin(w * c) * (math.sin(2 * w * a) + math.sin(2 * w * b))\n"
             "                )"
         )
-    doc = "\n".join(header)
+    from ..emit import _docstring
+
+    doc = _docstring(header).rstrip("\n")
     body = "\n".join(branches)
     return f'''"""{doc}
 """
