@@ -346,6 +346,12 @@ def demo(
     extraction = run_extract(load(output), timeout=120, progress=not no_progress)
     extraction.save(output)
     typer.echo(f"[3/4] {extraction.summary_line()}")
+    if extraction.mechanism is not None:
+        mech = extraction.mechanism.mechanism
+        typer.echo(
+            f"      mechanism: {mech.kind} (key frequencies {mech.frequencies}; "
+            f"{'; '.join(mech.reasons)}); see {output}/report.html"
+        )
     typer.echo("[4/4] benchmarking network vs program ...")
     report = run_bench(output, output, BenchConfig(max_seconds=10))
     write_bench(report, output)

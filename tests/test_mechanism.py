@@ -139,7 +139,8 @@ def test_cli_surgery(tmp_path: Path) -> None:
     assert result["agreement"] == 1.0 and result["domain_size"] == 67 * 67
     program = load_function((out / "program.py").read_text())
     a, b = grid(67)
-    assert all(program(x, y) == (x + y) % 67 for x, y in zip(a.ravel()[::7], b.ravel()[::7]))
+    pairs = zip(a.ravel()[::7].tolist(), b.ravel()[::7].tolist(), strict=True)
+    assert all(program(x, y) == (x + y) % 67 for x, y in pairs)
     rebuilt = net2code.load(out / "network")
     assert rebuilt.vocab == 67
 
