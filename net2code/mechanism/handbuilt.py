@@ -35,6 +35,19 @@ def _fourier_embedding(p: int, frequencies: list[int]) -> torch.Tensor:
     return torch.stack(columns, dim=1)
 
 
+def _install(
+    model: MLP, p: int, frequencies: list[int], hidden: torch.Tensor, unembed: torch.Tensor
+) -> MLP:
+    """Write the Fourier embedding and the given hidden and output weights; biases are zero."""
+    with torch.no_grad():
+        model.embed.weight.copy_(_fourier_embedding(p, frequencies))
+        model.hidden.weight.copy_(hidden)
+        model.hidden.bias.zero_()
+        model.unembed.weight.copy_(unembed)
+        model.unembed.bias.zero_()
+    return model
+
+
 def clock_network(p: int, frequencies: list[int]) -> MLP:
     """An exact Clock: logits proportional to sum_k r_k^2 cos(w_k (a + b - c))."""
     n_freq = len(frequencies)
@@ -59,13 +72,7 @@ def clock_network(p: int, frequencies: list[int]) -> MLP:
                 hidden[neuron, 2 * n_freq + 2 * f + 1] = -math.sin(psi2)
                 unembed[:, neuron] = torch.cos(w * c + psi1 + psi2)
                 neuron += 1
-    with torch.no_grad():
-        model.embed.weight.copy_(_fourier_embedding(p, frequencies))
-        model.hidden.weight.copy_(hidden)
-        model.hidden.bias.zero_()
-        model.unembed.weight.copy_(unembed)
-        model.unembed.bias.zero_()
-    return model
+    return _install(model, p, frequencies, hidden, unembed)
 
 
 def pizza_network(p: int, frequencies: list[int]) -> MLP:
@@ -89,10 +96,4 @@ def pizza_network(p: int, frequencies: list[int]) -> MLP:
                     hidden[neuron, 2 * f + 1] = flip * direction[1]
                     unembed[c, neuron] = sign
                     neuron += 1
-    with torch.no_grad():
-        model.embed.weight.copy_(_fourier_embedding(p, frequencies))
-        model.hidden.weight.copy_(hidden)
-        model.hidden.bias.zero_()
-        model.unembed.weight.copy_(unembed)
-        model.unembed.bias.zero_()
-    return model
+    return _install(model, p, frequencies, hidden, unembed)
