@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -279,6 +279,13 @@ def extract(
             # and the plain-Python file point by point.
             verification = verify(load_function(numpy_source), checks, proof=best.proof)
             scalar = verify_scalar(load_function(python_source), checks)
+            missed = scalar["checked"] - scalar["agree"]
+            if missed:  # program.py itself must agree too, or nothing is verified
+                verification = replace(
+                    verification,
+                    n_agree=min(verification.n_agree, verification.n_points - missed),
+                    method=f"{verification.method}; program.py disagreed on {missed:,} points",
+                )
     mechanism_result = None
     if mechanism and verification.verified and applies(network, best.program):
         with timer("mechanism"):
