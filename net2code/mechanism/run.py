@@ -88,6 +88,10 @@ def run_mechanism(network: Network, header: list[str], figures: bool = True) -> 
         int(program(a, b) == answers[a, b]) for a in range(p) for b in range(p)
     )  # the emitted file itself, on every pair
     pictures: dict[str, bytes] = {}
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:  # figures are optional: pip install 'net2code[report]'
+        figures = False
     if figures:
         from .figures import circles_figure, logit_pattern_figure, spectrum_figure
 
