@@ -8,6 +8,7 @@ cluster through joblib's `dask` or `ray` backends, with no change to the code he
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import time
@@ -137,7 +138,8 @@ def write_sweep(
     writer.writerows(rows)
     atomic_write_text(output / "sweep.csv", buffer.getvalue())
     atomic_write_text(output / "sweep.md", render_sweep_markdown(rows, meta))
-    (output / "phase.png").write_bytes(phase_plot(rows))
+    with contextlib.suppress(ImportError):  # the plot needs matplotlib: net2code[report]
+        (output / "phase.png").write_bytes(phase_plot(rows))
 
 
 def class_fractions(rows: Sequence[dict[str, Any]]) -> dict[float, dict[str, float]]:
