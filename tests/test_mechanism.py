@@ -125,6 +125,7 @@ def test_cli_extract_writes_the_mechanism_and_html_report(tmp_path: Path) -> Non
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 3
     assert (out / "mechanism.py").is_file()
+    assert "## Mechanism: clock" in (out / "report.md").read_text()
 
 
 def test_cli_surgery(tmp_path: Path) -> None:
