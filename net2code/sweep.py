@@ -196,12 +196,12 @@ def phase_plot(rows: Sequence[dict[str, Any]]) -> bytes:
         "non-circular": "tab:gray",
     }
     for row in rows:
-        right.scatter(
-            row["attention_rate"], row["distance_irrelevance"], color=colours[row["class"]], s=25
-        )
-    right.set_xlabel("attention rate α")
+        point = (row["gradient_symmetricity"], row["distance_irrelevance"])
+        right.scatter(*point, color=colours[row["class"]], s=25)
+        right.annotate(f"α={row['attention_rate']:g}", point, fontsize=6, alpha=0.7)
+    right.set_xlabel("gradient symmetricity")
     right.set_ylabel("distance irrelevance")
-    right.set_title("per run (colour = class)")
+    right.set_title("per run: colour = class")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
