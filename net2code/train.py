@@ -126,12 +126,12 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min(1.0, (step + 1) / max(1, config.warmup_steps))
     )
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # disable=None: bars only on a terminal, never in CI logs
 
     history: list[dict[str, float]] = []
     start = time.perf_counter()
     bar = tqdm(
-        range(config.max_steps), disable=not progress, desc="train", unit="step", leave=False
+        range(config.max_steps), disable=None if progress else True, desc="train", unit="step", leave=False
     )
     step = 0
     loss_value, train_acc, test_acc = float("inf"), 0.0, 0.0

@@ -189,7 +189,7 @@ class _Run:
             total=self.config.max_level,
             desc="dsl search",
             unit="level",
-            disable=not self.progress,
+            disable=None if self.progress else True,
             leave=False,
         )
         level = 0
