@@ -131,7 +131,11 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     history: list[dict[str, float]] = []
     start = time.perf_counter()
     bar = tqdm(
-        range(config.max_steps), disable=None if progress else True, desc="train", unit="step", leave=False
+        range(config.max_steps),
+        disable=None if progress else True,
+        desc="train",
+        unit="step",
+        leave=False,
     )
     step = 0
     loss_value, train_acc, test_acc = float("inf"), 0.0, 0.0
