@@ -91,7 +91,7 @@ def test_extract_file_form_with_domain(add_run: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in out.iterdir()) == [
-        "program.py", "program_numpy.py", "report.md", "result.json"
+        "mechanism.py", "program.py", "program_numpy.py", "report.html", "report.md", "result.json"
     ]  # fmt: skip
     assert json.loads((out / "result.json").read_text())["expression"] == "(a + b) % 11"
 
