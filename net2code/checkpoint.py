@@ -101,10 +101,3 @@ def load_checkpoint(path: Path | str) -> Checkpoint:
     meta = {k: v for k, v in raw.items() if k not in ("model", "format")}
     return Checkpoint(model=model, config=config, meta=meta, path=folder)
 
-
-def domain_spec_for(config: ModelConfig) -> str:
-    """The natural domain of a token model: every input ranges over its vocabulary."""
-    names = "abcdefghijklmnopqrstuvwxyz"
-    if config.n_inputs > len(names):
-        raise ConfigError(f"n_inputs={config.n_inputs} exceeds {len(names)} named inputs")
-    return " ".join(f"{names[i]}:0..{config.vocab - 1}" for i in range(config.n_inputs))
