@@ -100,4 +100,3 @@ def load_checkpoint(path: Path | str) -> Checkpoint:
     model.eval()
     meta = {k: v for k, v in raw.items() if k not in ("model", "format")}
     return Checkpoint(model=model, config=config, meta=meta, path=folder)
-

@@ -107,9 +107,12 @@ def _out_dir(path: Path, output: Path | None) -> Path:
 @app.command()
 @_friendly
 def extract(
-    path: Annotated[Path, typer.Argument(help="A run folder, or a model.safetensors file.")],
+    path: Annotated[
+        Path, typer.Argument(help="A run folder, model.safetensors, .onnx or .pt2 file.")
+    ],
     domain: Annotated[
-        str | None, typer.Option(help='Inputs, e.g. "a:0..58 b:0..58" (default: all tokens).')
+        str | None,
+        typer.Option(help='e.g. "a:0..58 b:0..58", "x1:bit x2:bit", "x:[-1,1] y:[-1,1] -> real".'),
     ] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Folder to write.")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds for the program search.")] = 120.0,

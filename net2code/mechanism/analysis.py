@@ -111,8 +111,10 @@ def circularity(embedding: np.ndarray, p: int) -> tuple[float, list[dict[str, An
     return float(np.mean(shares[:4])), circles
 
 
-def neuron_frequencies(module: Any, p: int) -> dict[int, int]:
-    """Each hidden neuron's dominant frequency in its 2-D DFT over (a, b) (Nanda et al.)."""
+def neuron_frequencies(module: Any, p: int) -> tuple[dict[int, int], float]:
+    """Each hidden neuron's dominant frequency in its 2-D DFT over (a, b) (Nanda et al.),
+    counted per frequency, and the share of active neurons that one frequency explains
+    (at least half of the neuron's variance)."""
     with torch.no_grad():
         acts = module.hidden_activations(_grid(p)).double().numpy()  # (p*p, d_mlp)
     acts = acts.reshape(p, p, -1)
@@ -120,6 +122,7 @@ def neuron_frequencies(module: Any, p: int) -> dict[int, int]:
     coefficients = np.abs(np.fft.fft2(acts, axes=(0, 1))) ** 2  # (p, p, d_mlp)
     half = (p - 1) // 2
     counts: dict[int, int] = {}
+    single, active = 0, 0
     norms = coefficients.sum(axis=(0, 1))
     for n in range(acts.shape[-1]):
         if norms[n] < 1e-12:
@@ -134,7 +137,10 @@ def neuron_frequencies(module: Any, p: int) -> dict[int, int]:
             share[k - 1] = block / norms[n]
         k = int(np.argmax(share)) + 1
         counts[k] = counts.get(k, 0) + 1
-    return dict(sorted(counts.items(), key=lambda item: -item[1]))
+        active += 1
+        single += int(share[k - 1] >= 0.5)
+    ranked = dict(sorted(counts.items(), key=lambda item: -item[1]))
+    return ranked, single / active if active else 0.0
 
 
 def gradient_symmetricity(module: Any, p: int, samples: int = 100, seed: int = 0) -> float:
@@ -255,7 +261,8 @@ def analyse(module: Any, p: int) -> Mechanism:
     kind, reasons = classify(metrics, getattr(module, "config", None))
     neurons: dict[int, int] = {}
     if hasattr(module, "hidden_activations"):
-        neurons = neuron_frequencies(module, p)
+        neurons, explained = neuron_frequencies(module, p)
+        metrics["neurons_one_frequency"] = explained
     doubles = {}
     for k in keys:
         for base in keys:
