@@ -222,6 +222,7 @@ def surgery(
     """Move the network's algorithm to Z_p': a program, and a rebuilt network, for p'."""
     from ._util import atomic_write_json, provenance, staged_dir
     from .checkpoint import save_checkpoint
+    from .domain import MAX_DOMAIN_POINTS
     from .emit import load_function
     from .mechanism.analysis import analyse, logit_tensor
     from .mechanism.faithful import emit_faithful, fit_faithful
@@ -232,6 +233,10 @@ def surgery(
 
     if p < 2:
         raise Net2CodeError(f"--p {p} is invalid: the new modulus must be >= 2")
+    if p * p > MAX_DOMAIN_POINTS:
+        raise Net2CodeError(
+            f"--p {p} gives {p * p:,} pairs, over the limit of {MAX_DOMAIN_POINTS:,}"
+        )
     network = load(path)
     extraction = run_extract(network, mechanism=False)
     if not (extraction.verified and applies(network, extraction.program)):
