@@ -158,3 +158,17 @@ def test_small_sweep_writes_table_and_plot(tmp_path: Path) -> None:
     assert {r["attention_rate"] for r in rows} == {0.0, 1.0}
     for name in ("sweep.json", "sweep.csv", "sweep.md", "phase.png"):
         assert (tmp_path / name).stat().st_size > 0
+
+
+@pytest.mark.parametrize(("p_new", "needle"), [("1", ">= 2"), ("5000", "over the limit")])
+def test_cli_surgery_refuses_bad_moduli(p_new: str, needle: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "net2code", "surgery", str(_fixture("clock59")), "--p", p_new,
+         "-o", str(out)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0]
+    assert not out.exists()
