@@ -2,18 +2,15 @@
 
 Expressions are Python syntax restricted to integer arithmetic over named inputs:
 constants, + - * // % **, unary -, abs, min, max and comparisons (giving 0/1).
-They are parsed with `ast` and evaluated by walking the tree: nothing is `eval`-ed.
+They are parsed with `ast`, checked, and turned into program expressions: nothing is `eval`-ed.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
-from typing import Any
-
-import numpy as np
 
 from .errors import ConfigError
+from .program import ARITHMETIC, COMPARE_OPS, Expr, and_, binary, call, const, not_, var
 
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod, ast.Pow)
 _CMPOPS = (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
@@ -69,63 +66,33 @@ def parse(source: str, names: tuple[str, ...]) -> ast.Expression:
     return tree
 
 
-def evaluate(tree: ast.Expression, env: Mapping[str, Any]) -> Any:
-    """Evaluate a validated tree on numpy int64 arrays (or Python ints).
-
-    Division and modulo by zero raise ConfigError rather than produce garbage.
-    """
-
-    def ev(node: ast.AST) -> Any:
-        if isinstance(node, ast.Expression):
-            return ev(node.body)
-        if isinstance(node, ast.Name):
-            return env[node.id]
-        if isinstance(node, ast.Constant):
-            return np.int64(int(node.value))  # type: ignore[arg-type]
-        if isinstance(node, ast.UnaryOp):
-            value = ev(node.operand)
-            return -value if isinstance(node.op, ast.USub) else value
-        if isinstance(node, ast.BinOp):
-            left, right = ev(node.left), ev(node.right)
-            if isinstance(node.op, ast.FloorDiv | ast.Mod) and np.any(np.asarray(right) == 0):
-                raise ConfigError(f"division or modulo by zero in {ast.unparse(node)}")
-            return _BINOP_FUNCS[type(node.op)](left, right)
-        if isinstance(node, ast.Call):
-            args = [ev(arg) for arg in node.args]
-            name = node.func.id  # type: ignore[attr-defined]
-            if name == "abs":
-                return np.abs(args[0])
-            reducer = np.maximum if name == "max" else np.minimum
-            out = args[0]
-            for arg in args[1:]:
-                out = reducer(out, arg)
-            return out
-        if isinstance(node, ast.Compare):
-            left = ev(node.left)
-            result: Any = True
-            for op, comparator in zip(node.ops, node.comparators, strict=True):
-                right = ev(comparator)
-                result = result & _CMP_FUNCS[type(op)](left, right)
-                left = right
-            return np.asarray(result).astype(np.int64)
-        raise ConfigError(f"cannot evaluate {ast.dump(node)}")
-
-    return ev(tree)
+def to_expr(tree: ast.AST) -> Expr:
+    """A validated tree as a program expression, so labels and programs share one evaluator
+    (`net2code.program.evaluate`) with the same semantics."""
+    node = tree.body if isinstance(tree, ast.Expression) else tree
+    if isinstance(node, ast.Name):
+        return var(node.id)
+    if isinstance(node, ast.Constant):
+        return const(int(node.value))  # type: ignore[arg-type]
+    if isinstance(node, ast.UnaryOp):
+        operand = to_expr(node.operand)
+        return binary("-", const(0), operand) if isinstance(node.op, ast.USub) else operand
+    if isinstance(node, ast.BinOp):
+        return binary(_BINOPS_BY_TYPE[type(node.op)], to_expr(node.left), to_expr(node.right))
+    if isinstance(node, ast.Call):
+        return call(node.func.id, *(to_expr(arg) for arg in node.args))  # type: ignore[attr-defined]
+    if isinstance(node, ast.Compare):
+        terms, left = [], to_expr(node.left)
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
+            right = to_expr(comparator)
+            if isinstance(op, ast.NotEq):
+                terms.append(not_(binary("==", left, right)))
+            else:
+                terms.append(binary(_CMPOPS_BY_TYPE[type(op)], left, right))
+            left = right
+        return and_(*terms)
+    raise ConfigError(f"cannot evaluate {ast.dump(node)}")
 
 
-_BINOP_FUNCS = {
-    ast.Add: np.add,
-    ast.Sub: np.subtract,
-    ast.Mult: np.multiply,
-    ast.FloorDiv: np.floor_divide,
-    ast.Mod: np.mod,
-    ast.Pow: np.power,
-}
-_CMP_FUNCS = {
-    ast.Lt: np.less,
-    ast.LtE: np.less_equal,
-    ast.Gt: np.greater,
-    ast.GtE: np.greater_equal,
-    ast.Eq: np.equal,
-    ast.NotEq: np.not_equal,
-}
+_BINOPS_BY_TYPE = {ast_type: symbol for symbol, ast_type in ARITHMETIC.items()}
+_CMPOPS_BY_TYPE = {ast_type: symbol for symbol, ast_type in COMPARE_OPS.items()}

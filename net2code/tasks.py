@@ -10,6 +10,7 @@ import torch
 from . import _expr
 from .domain import MAX_DOMAIN_POINTS, Domain, IntRange
 from .errors import ConfigError
+from .program import evaluate
 
 PRESETS: dict[str, str] = {
     "add": "a + b",
@@ -67,8 +68,13 @@ class ModularTask:
     def labels(self) -> np.ndarray:
         """op(a, b) mod p for every pair, in the order of `inputs()`.  # (p*p,) int64"""
         grid = self.inputs()
-        tree = _expr.parse(self.expression, ("a", "b"))
-        values = _expr.evaluate(tree, {"a": grid[:, 0], "b": grid[:, 1]})
+        expr = _expr.to_expr(_expr.parse(self.expression, ("a", "b")))
+        try:
+            values = evaluate(expr, {"a": grid[:, 0], "b": grid[:, 1]})
+        except ZeroDivisionError:
+            raise ConfigError(
+                f"expression {self.expression!r} divides by zero at some pair of Z_{self.p}"
+            ) from None
         return np.mod(np.broadcast_to(values, grid[:, 0].shape), self.p).astype(np.int64)
 
     def split(self, train_fraction: float, seed: int) -> Split:

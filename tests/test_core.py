@@ -33,6 +33,10 @@ def test_custom_expression_labels() -> None:
     task = ModularTask(11, "a*a + 3*b")
     x = task.inputs()
     assert (task.labels() == (x[:, 0] ** 2 + 3 * x[:, 1]) % 11).all()
+    a, b = x[:, 0], x[:, 1]
+    task = ModularTask(11, "(a != b) + -a + (1 < a <= b) * max(a, b, 4)")
+    expected = (a != b).astype(int) - a + ((a > 1) & (a <= b)) * np.maximum(np.maximum(a, b), 4)
+    assert (task.labels() == expected % 11).all()
 
 
 @pytest.mark.parametrize(
