@@ -98,6 +98,121 @@ def train_modular(
     )
 
 
+@train_app.command("rnn")
+@_friendly
+def train_rnn_command(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Run folder to write.")],
+    data: Annotated[
+        Path | None, typer.Option(help="An .npz with x (n, L[, d]) and y (n, L).")
+    ] = None,
+    task: Annotated[
+        str | None, typer.Option(help="A MIPS preset instead of --data (e.g. Parity_All).")
+    ] = None,
+    search: Annotated[
+        bool, typer.Option("--search", help="Find the smallest hidden size reaching 100%.")
+    ] = False,
+    hidden: Annotated[int, typer.Option(help="Hidden (state) size, without --search.")] = 4,
+    sizes: Annotated[
+        str, typer.Option(help="Hidden sizes --search tries, in order.")
+    ] = "1,2,4,8,16",
+    width: Annotated[int, typer.Option(help="Hidden width of the MLPs f and g.")] = 32,
+    max_steps: Annotated[int, typer.Option(help="Adam steps per hidden size at most.")] = 3000,
+    sequences: Annotated[int, typer.Option(help="Sequences to generate with --task.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Seed for init, split and --task data.")] = 0,
+    no_progress: NoProgress = False,
+) -> None:
+    """Train an RNN h_t = f([h_{t-1}, x_t]), y_t = g(h_t) on sequence data (MIPS)."""
+    from .sequence.data import load_npz, validate
+    from .sequence.tasks import get_task
+    from .sequence.train import RNNTrainConfig, save_rnn_run, train_rnn
+
+    if (data is None) == (task is None):
+        raise Net2CodeError("give exactly one of --data FILE.npz and --task NAME")
+    try:
+        size_list = tuple(int(v) for v in sizes.split(",") if v.strip())
+    except ValueError:
+        raise Net2CodeError(
+            f"--sizes {sizes!r} is not a comma-separated list of integers"
+        ) from None
+    config = RNNTrainConfig(
+        hidden=hidden, width=width, search=search, sizes=size_list, max_steps=max_steps, seed=seed
+    )
+    if task is not None:
+        preset = get_task(task)
+        if sequences < 10:
+            raise Net2CodeError(f"--sequences {sequences} is too few; need at least 10")
+        x, y = preset.generate(sequences, seed=seed)
+        dataset, source, name = validate(x, y, preset.name), f"preset {preset.name}", preset.name
+    else:
+        assert data is not None
+        dataset, source, name = load_npz(data), str(data), None
+    result = train_rnn(dataset, config, progress=not no_progress)
+    save_rnn_run(result, output, data_source=source, task=name)
+    s = result.summary()
+    tried = ", ".join(f"h={a['hidden']}: {100 * a['test_accuracy']:.2f}%" for a in s["attempts"])
+    typer.echo(
+        f"trained an RNN on {source}: hidden size {s['hidden']}, test accuracy "
+        f"{100 * s['test_accuracy']:.3f}% ({tried}) in {s['seconds']}s -> {output}"
+    )
+
+
+@app.command()
+@_friendly
+def data(
+    task: Annotated[str, typer.Argument(help="A MIPS preset, e.g. Binary_Addition.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The .npz to write.")],
+    sequences: Annotated[int, typer.Option(help="How many sequences.")] = 20_000,
+    length: Annotated[int, typer.Option(help="Steps per sequence.")] = 10,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+) -> None:
+    """Write a preset's data file (x, y) for `net2code train rnn --data`."""
+    from .sequence.data import save_npz
+    from .sequence.tasks import get_task
+
+    preset = get_task(task)
+    if sequences < 10 or length < 1:
+        raise Net2CodeError(f"--sequences {sequences} must be >= 10 and --length {length} >= 1")
+    x, y = preset.generate(sequences, length, seed)
+    save_npz(output, x, y)
+    typer.echo(f"{preset.name}: x {x.shape}, y {y.shape} -> {output}")
+
+
+@app.command()
+@_friendly
+def suite(
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Folder for the table and runs.")
+    ] = Path("runs/suite"),
+    tasks: Annotated[
+        str | None, typer.Option(help="Comma-separated preset names (default: all 22).")
+    ] = None,
+    jobs: Annotated[int, typer.Option(help="Parallel workers.")] = 2,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    no_progress: NoProgress = False,
+) -> None:
+    """Train, extract and verify every MIPS sequence task; write suite.md and suite.json."""
+    from .sequence.suite import SuiteConfig, render, run_suite, solved
+    from .sequence.tasks import TASKS
+
+    names = tuple(t.strip() for t in tasks.split(",")) if tasks else tuple(TASKS)
+    rows = run_suite(
+        SuiteConfig(tasks=names, n_jobs=jobs, seed=seed), output, progress=not no_progress
+    )
+    typer.echo(render(rows, 0.0).rsplit("\n\n", 1)[0])
+    typer.echo(f"{sum(solved(r) for r in rows)} of {len(rows)} solved -> {output}/suite.md")
+
+
+def _is_rnn_run(path: Path) -> bool:
+    folder = path if path.is_dir() else path.parent
+    config = folder / "config.json"
+    if not config.is_file():
+        return False
+    try:
+        return json.loads(config.read_text(encoding="utf-8")).get("model", {}).get("kind") == "rnn"
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        return False
+
+
 def _out_dir(path: Path, output: Path | None) -> Path:
     if output is not None:
         return output
@@ -122,6 +237,12 @@ def extract(
             help="Force a strategy (repeatable): boolean, dsl, tree, approx-tree, lookup."
         ),
     ] = None,
+    truth: Annotated[
+        str | None,
+        typer.Option(
+            help="RNN runs: a preset name or a .py defining truth(xs), checked at 10x length."
+        ),
+    ] = None,
     no_progress: NoProgress = False,
 ) -> None:
     """Extract the smallest program that reproduces the network, verify it, emit program.py.
@@ -134,6 +255,18 @@ def extract(
 
     if timeout <= 0:
         raise Net2CodeError(f"--timeout {timeout} must be > 0 seconds")
+    if _is_rnn_run(path):
+        from .sequence.run import extract_run
+
+        result = extract_run(path, output, truth=truth, timeout=timeout)
+        status = "verified" if result["verified"] else "NOT verified"
+        typer.echo(
+            f"{result['kind']}: {result['description']}  [{status} at length "
+            f"{result['training_length']}: {100 * result['agreement']:.3f}% of steps agree; "
+            f"correct at 10x length: {result['correct_at_10L']}]"
+        )
+        typer.echo(f"wrote program.py, result.json, report.md -> {_out_dir(path, output)}")
+        return
     make_strategies(strategy)  # unknown names fail before the network is loaded
     network = load(path)
     extraction = run_extract(
