@@ -127,14 +127,15 @@ class SequenceRNN(nn.Module):
         super().__init__()
         self.config = config
         h, w = config.hidden, config.width
-        self.f = nn.Sequential(nn.Linear(h + config.encoded_width, w), nn.ReLU(), nn.Linear(w, h))
+        first = nn.Linear(h + config.encoded_width, w)
+        self.f = nn.Sequential(first, nn.ReLU(), nn.Linear(w, h))
         self.g = nn.Sequential(nn.Linear(h, w), nn.ReLU(), nn.Linear(w, config.output.n_out))
         with torch.no_grad():  # one-hot codes start unused: sums stay exact unless needed
             column = h
             for spec in config.inputs:
                 column += 1
                 if spec.one_hot:
-                    self.f[0].weight[:, column : column + spec.width - 1] = 0.0
+                    first.weight[:, column : column + spec.width - 1] = 0.0
                     column += spec.width - 1
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
