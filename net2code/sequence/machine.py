@@ -4,10 +4,10 @@ A hidden vector's *key* is its behaviour, read through the network's own output 
 and the outputs after each probe symbol (and pair of symbols, for small alphabets). Where the
 behaviour does not separate states whose futures differ (the data shows it as a transition that
 is not deterministic), the key also takes a geometric cluster of the vector, at the largest
-radius for which every observed transition is deterministic. The states on the data, plus the
-transitions the data never took (queried from the network's cell), make a Mealy machine over
-the alphabet; partition refinement then merges states with the same future (Moore's algorithm,
-which gives the same minimal machine as Hopcroft's).
+radius for which at least 99.9% of observed transitions follow one next state. The states on
+the data, plus the transitions the data never took (queried from the network's cell), make a
+Mealy machine over the alphabet; partition refinement then merges states with the same future
+(Moore's algorithm, which gives the same minimal machine as Hopcroft's).
 """
 
 from __future__ import annotations
@@ -272,7 +272,6 @@ def minimise(machine: Machine) -> Machine:
     target, so a state with unknowns is never merged with one that has none); keep only the
     states reachable from the initial one."""
     nxt, out = machine.next, machine.out
-    n = machine.n_states
     _, block = np.unique(
         np.where(nxt >= 0, out, np.iinfo(np.int64).min), axis=0, return_inverse=True
     )
@@ -310,7 +309,6 @@ def minimise(machine: Machine) -> Machine:
         defined = nxt[s] >= 0
         new_next[i, defined] = [number[int(block[t])] for t in nxt[s, defined]]
         new_out[i, defined] = out[s, defined]
-    del n
     return Machine(
         machine.symbols, new_next, new_out, 0, machine.reps[members], new_observed, machine.stats
     )

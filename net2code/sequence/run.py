@@ -85,11 +85,11 @@ def extract_run(
             function, longer, model.run(longer)[0], "network", tolerance
         )
         if truth_fn is not None:
-            x10 = _sample_like(test, LONG_SEQUENCES, 10 * length, seed + 2)
-            if truth_name in _presets():
-                task = get_task(truth_name)
-                x10 = task.sample(LONG_SEQUENCES, 10 * length, seed + 2)
+            if truth_name in _presets():  # the preset's own input distribution
+                x10 = get_task(truth_name).sample(LONG_SEQUENCES, 10 * length, seed + 2)
                 x10 = x10[:, :, None] if x10.ndim == 2 else x10
+            else:
+                x10 = _sample_like(test, LONG_SEQUENCES, 10 * length, seed + 2)
             checks["truth_at_10L"] = check(function, x10, truth_fn(x10), "truth", tolerance)
             checks["network_at_10L_vs_truth"] = check(
                 lambda xs: list(model.run(np.asarray([xs]).reshape(1, len(xs), -1))[0][0]),

@@ -70,7 +70,9 @@ class RNNTrainResult:
 
     @property
     def test_accuracy(self) -> float:
-        return self.attempts[-1].test_accuracy if self.attempts else 0.0
+        """The kept model's accuracy (the search may keep an earlier size than the last tried)."""
+        hidden = self.model.config.hidden
+        return max((a.test_accuracy for a in self.attempts if a.hidden == hidden), default=0.0)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -218,8 +220,6 @@ def train_rnn(
     assert best is not None
     result = RNNTrainResult(best[1], config, data, train_index, test_index, attempts)
     result.seconds = time.perf_counter() - start
-    if attempts[-1].hidden != best[1].config.hidden:  # the best was an earlier size
-        result.attempts.append(next(a for a in attempts if a.hidden == best[1].config.hidden))
     return result
 
 
