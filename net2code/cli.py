@@ -156,6 +156,190 @@ def train_rnn_command(
     )
 
 
+def _ints(option: str, text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise Net2CodeError(
+            f"{option} {text!r} is not a comma-separated list of integers"
+        ) from None
+    if not values:
+        raise Net2CodeError(f"{option} {text!r} names no values")
+    return values
+
+
+def _train_thinking(task: str, output: Path, size: int, **options: Any) -> None:
+    from .thinking.train import ThinkTrainConfig, train_thinking
+
+    no_progress = options.pop("no_progress")
+    recall = not options.pop("no_recall")
+    config = ThinkTrainConfig(task=task, size=size, recall=recall, **options)
+    result = train_thinking(config, output, progress=not no_progress)
+    s = result.summary()
+    early = " (stopped at --max-minutes)" if s["stopped_early"] else ""
+    typer.echo(
+        f"trained a {'recall ' if recall else 'no-recall '}{config.model} ({s['parameters']:,} "
+        f"parameters) on size {size}: {s['steps']} steps in {s['seconds']}s{early}; exact match "
+        f"at {config.max_iters} iterations {100 * (s['final_accuracy'] or 0):.1f}% -> {output}"
+    )
+
+
+Width = Annotated[int, typer.Option(help="Channels of the recurrent state.")]
+MaxIters = Annotated[int, typer.Option(help="Training iterations T of the recurrent block.")]
+Alpha = Annotated[float, typer.Option(help="Weight of the progressive loss, in [0, 1].")]
+Steps = Annotated[int, typer.Option(help="Adam steps (a fresh batch each step).")]
+Batch = Annotated[int, typer.Option(help="Problems per step.")]
+NoRecall = Annotated[
+    bool, typer.Option("--no-recall", help="Do not feed the input to every iteration.")
+]
+ModelKind = Annotated[
+    str, typer.Option(help="dt_net (recurrent) or ff_net (the feed-forward baseline).")
+]
+MaxMinutes = Annotated[
+    float | None, typer.Option(help="Stop early after this many minutes (recorded).")
+]
+Seed = Annotated[int, typer.Option(help="Seed for init and data.")]
+Lr = Annotated[float, typer.Option(help="Adam learning rate.")]
+Warmup = Annotated[int, typer.Option(help="Linear learning-rate warmup steps.")]
+
+
+@train_app.command("maze")
+@_friendly
+def train_maze(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Run folder to write.")],
+    size: Annotated[int, typer.Option(help="Maze size n (odd); the grid is n + 2 pixels.")] = 9,
+    width: Width = 32,
+    max_iters: MaxIters = 30,
+    alpha: Alpha = 0.5,
+    steps: Steps = 2000,
+    batch: Batch = 32,
+    lr: Lr = 1e-3,
+    warmup: Warmup = 100,
+    no_recall: NoRecall = False,
+    model: ModelKind = "dt_net",
+    max_minutes: MaxMinutes = None,
+    seed: Seed = 0,
+    no_progress: NoProgress = False,
+) -> None:
+    """Train a DT-net on fresh n x n mazes with the progressive loss (Bansal et al. 2022)."""
+    _train_thinking(
+        "maze",
+        output,
+        size,
+        width=width,
+        max_iters=max_iters,
+        alpha=alpha,
+        steps=steps,
+        batch=batch,
+        lr=lr,
+        no_recall=no_recall,
+        model=model,
+        max_minutes=max_minutes,
+        seed=seed,
+        no_progress=no_progress,
+    )
+
+
+@train_app.command("prefix-sums")
+@_friendly
+def train_prefix_sums(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Run folder to write.")],
+    bits: Annotated[int, typer.Option(help="Training string length.")] = 32,
+    width: Width = 64,
+    max_iters: MaxIters = 30,
+    alpha: Alpha = 1.0,
+    steps: Steps = 2000,
+    batch: Batch = 64,
+    lr: Lr = 1e-3,
+    warmup: Warmup = 100,
+    no_recall: NoRecall = False,
+    model: ModelKind = "dt_net",
+    max_minutes: MaxMinutes = None,
+    seed: Seed = 0,
+    no_progress: NoProgress = False,
+) -> None:
+    """Train a 1-D DT-net on random bit strings to output their running parity."""
+    _train_thinking(
+        "prefix_sums",
+        output,
+        bits,
+        width=width,
+        max_iters=max_iters,
+        alpha=alpha,
+        steps=steps,
+        batch=batch,
+        lr=lr,
+        no_recall=no_recall,
+        model=model,
+        max_minutes=max_minutes,
+        seed=seed,
+        no_progress=no_progress,
+    )
+
+
+@app.command()
+@_friendly
+def evaluate(
+    path: Annotated[Path, typer.Argument(help="A DT-net run folder (net2code train maze ...).")],
+    sizes: Annotated[
+        str | None, typer.Option(help="Sizes to test (default 9,13,21,33,59 or 32..512 bits).")
+    ] = None,
+    iters: Annotated[
+        str | None, typer.Option(help="Test iteration counts, comma-separated.")
+    ] = None,
+    count: Annotated[int, typer.Option(help="Problems per size.")] = 100,
+    large_count: Annotated[
+        int, typer.Option(help="Problems per size above 33 (mazes) or 256 bits.")
+    ] = 50,
+    no_stop: Annotated[
+        bool, typer.Option("--no-stop", help="Skip the confidence-based stopping rule.")
+    ] = False,
+    no_error_correction: Annotated[
+        bool, typer.Option("--no-error-correction", help="Skip the corruption experiments.")
+    ] = False,
+    no_progress: NoProgress = False,
+) -> None:
+    """Extrapolation: exact match by size x test iterations -> eval.json, eval.md."""
+    from .thinking.run import EvaluateConfig, evaluate_run
+    from .thinking.train import is_thinking_run
+
+    if not is_thinking_run(path):
+        raise Net2CodeError(f"{path} is not a DT-net run folder (no config.json of a dt_net)")
+    config = EvaluateConfig(
+        sizes=_ints("--sizes", sizes) if sizes else None,
+        iters=_ints("--iters", iters) if iters else None,
+        count=count,
+        large_count=large_count,
+        stop=not no_stop,
+        error_correction=not no_error_correction,
+    )
+    from .thinking.run import render_eval
+
+    result = evaluate_run(path, config, progress=not no_progress)
+    typer.echo(render_eval(result).rstrip())
+    typer.echo(f"-> {path}/eval.json, {path}/eval.md")
+
+
+@app.command()
+@_friendly
+def report(
+    path: Annotated[Path, typer.Argument(help="A DT-net run folder.")],
+    compare: Annotated[
+        list[Path] | None,
+        typer.Option(help="Other evaluated runs to plot alongside (e.g. no recall); repeatable."),
+    ] = None,
+    size: Annotated[int | None, typer.Option(help="Size of the example problem.")] = None,
+) -> None:
+    """Pictures and tables: a maze, the network thinking, prediction vs label, accuracy plot."""
+    from .thinking.report import render_report
+    from .thinking.train import is_thinking_run
+
+    if not is_thinking_run(path):
+        raise Net2CodeError(f"{path} is not a DT-net run folder (no config.json of a dt_net)")
+    written = render_report(path, compare=compare, size=size)
+    typer.echo(f"wrote {written} (open it in any Markdown viewer)")
+
+
 @app.command()
 @_friendly
 def data(
@@ -243,6 +427,10 @@ def extract(
             help="RNN runs: a preset name or a .py defining truth(xs), checked at 10x length."
         ),
     ] = None,
+    sizes: Annotated[
+        str | None, typer.Option(help="DT-net runs: sizes to verify the rule at.")
+    ] = None,
+    count: Annotated[int, typer.Option(help="DT-net runs: problems per size.")] = 100,
     no_progress: NoProgress = False,
 ) -> None:
     """Extract the smallest program that reproduces the network, verify it, emit program.py.
@@ -255,6 +443,17 @@ def extract(
 
     if timeout <= 0:
         raise Net2CodeError(f"--timeout {timeout} must be > 0 seconds")
+    from .thinking.train import is_thinking_run
+
+    if is_thinking_run(path):
+        from .thinking.run import ExtractConfig, render_extract
+        from .thinking.run import extract_run as extract_thinking
+
+        config = ExtractConfig(sizes=_ints("--sizes", sizes) if sizes else None, count=count)
+        result = extract_thinking(path, output, config, progress=not no_progress)
+        typer.echo(render_extract(result).rstrip())
+        typer.echo(f"wrote program.py, result.json, extract.md -> {_out_dir(path, output)}")
+        return
     if _is_rnn_run(path):
         from .sequence.run import extract_run
 

@@ -1,0 +1,235 @@
+"""The report for a thinking-network run: pictures of a maze, the network's state as it thinks
+(a strip and an animated GIF), prediction against label, and accuracy against iterations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._util import atomic_write_text, provenance
+from ..errors import ConfigError
+from .data import COLOURS
+from .evaluate import EVAL_SEED, held_out, task_of
+from .run import iteration_cap
+from .train import load_thinking_run
+
+PATH_COLOUR = np.array([0.15, 0.35, 1.0])
+
+
+def _plt() -> Any:
+    try:
+        import matplotlib
+    except ImportError:
+        raise ConfigError("the report needs matplotlib: pip install 'net2code[report]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    tmp.replace(path)
+
+
+def _maze_rgb(kinds: np.ndarray, prob: np.ndarray | None = None) -> np.ndarray:
+    """Maze colours; where `prob` is given, open pixels are tinted blue by it."""
+    rgb = COLOURS[kinds].copy()  # (H, W, 3)
+    if prob is not None:
+        open_ = kinds == 1
+        tint = prob[..., None] * PATH_COLOUR + (1 - prob[..., None]) * np.ones(3)
+        rgb[open_] = tint[open_]
+    return rgb
+
+
+def _frames(model: Any, x: torch.Tensor, iters: int) -> list[np.ndarray]:
+    """P(on path) per pixel after 0..iters iterations, for one problem. (iters + 1, *spatial)"""
+    out = []
+    with torch.no_grad():
+        state = model.initial_state(x)
+        out.append(torch.softmax(model.readout(state), 1)[0, 1].numpy())
+        for t in range(iters):
+            state = model.step(state, x, t)
+            out.append(torch.softmax(model.readout(state), 1)[0, 1].numpy())
+    return out
+
+
+def _write_gif(frames: list[np.ndarray], path: Path, scale: int, duration_ms: int = 80) -> None:
+    from PIL import Image
+
+    images = [
+        Image.fromarray((np.kron(f, np.ones((scale, scale, 1))) * 255).astype(np.uint8))
+        for f in frames
+    ]
+    tmp = path.with_name(f".{path.name}.tmp.gif")
+    images[0].save(
+        tmp, save_all=True, append_images=images[1:], duration=duration_ms, loop=0, format="GIF"
+    )
+    tmp.replace(path)
+
+
+def _accuracy_plot(plt: Any, runs: list[tuple[str, dict[str, Any]]], path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    styles = ["-", "--", ":", "-."]
+    for index, (label, result) in enumerate(runs):
+        for row in result["sizes"]:
+            its = sorted(int(k) for k in row["accuracy"])
+            acc = [100 * row["accuracy"][str(i)] for i in its]
+            ax.plot(
+                its,
+                acc,
+                styles[index % len(styles)],
+                marker="o",
+                markersize=3,
+                label=f"{label}, size {row['size']}",
+            )
+    ax.set_xscale("log")
+    ax.set_xlabel("test iterations")
+    ax.set_ylabel("exact match (%)")
+    ax.set_ylim(-3, 103)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    ax.set_title("Accuracy against iterations")
+    _save(fig, path)
+    plt.close(fig)
+
+
+def _run_label(raw: dict[str, Any]) -> str:
+    model = raw.get("model") or {}
+    if model.get("kind") == "ff_net":
+        return "feed-forward"
+    return "recall" if model.get("recall", True) else "no recall"
+
+
+def render_report(
+    folder: Path | str,
+    compare: list[Path] | None = None,
+    size: int | None = None,
+    seed: int = EVAL_SEED,
+) -> Path:
+    """Write report.md and its pictures into `folder`/report; returns the report path."""
+    plt = _plt()
+    folder = Path(folder)
+    model, raw = load_thinking_run(folder)
+    task = task_of(model)
+    train_size = int((raw.get("training") or {}).get("size", 9 if task == "maze" else 32))
+    size = size or (train_size + 4 if task == "maze" else 4 * train_size)
+    out = folder / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    x, y, mask, data = held_out(task, size, 1, seed)
+    iters = iteration_cap(task, size)
+    frames = _frames(model, x, iters)
+    final = frames[-1] > 0.5
+    label = y[0].numpy().astype(bool)
+    open_ = mask[0].numpy()
+    solved = bool(((final == label) | ~open_).all())
+    changed = [
+        t for t in range(1, len(frames)) if ((frames[t] > 0.5) != (frames[t - 1] > 0.5)).any()
+    ]
+    last_change = changed[-1] if changed else 0
+    settle = min(last_change + 1, len(frames) - 1)  # the last frame shown
+    program_out = None
+    if (folder / "program.py").is_file():
+        from ..emit import load_function
+
+        solve = load_function((folder / "program.py").read_text(encoding="utf-8"), "solve")
+        problem = data.kinds[0] if task == "maze" else data.bits[0]
+        program_out = np.asarray(solve(problem)).astype(bool)
+    images: list[tuple[str, str]] = []
+    if task == "maze":
+        kinds = data.kinds[0]
+        fig, ax = plt.subplots(figsize=(3, 3))
+        ax.imshow(_maze_rgb(kinds), interpolation="nearest")
+        ax.set_axis_off()
+        ax.set_title(f"a {size}x{size} maze")
+        _save(fig, out / "maze.png")
+        plt.close(fig)
+        images.append(("A held-out maze (start green, end red)", "maze.png"))
+        picks = sorted({0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, settle} & set(range(settle + 1)))
+        fig, axes = plt.subplots(1, len(picks), figsize=(2 * len(picks), 2.3))
+        for ax, t in zip(np.atleast_1d(axes), picks, strict=True):
+            ax.imshow(_maze_rgb(kinds, frames[t]), interpolation="nearest")
+            ax.set_title(f"iteration {t}", fontsize=8)
+            ax.set_axis_off()
+        _save(fig, out / "thinking.png")
+        plt.close(fig)
+        images.append(("P(on path) as the network iterates (blue = on path)", "thinking.png"))
+        steps = list(range(0, settle + 1, max(1, (settle + 1) // 60))) + [settle] * 8
+        _write_gif(
+            [_maze_rgb(kinds, frames[t]) for t in steps],
+            out / "thinking.gif",
+            scale=max(2, 240 // (size + 2)),
+        )
+        images.append(("The same, animated", "thinking.gif"))
+        panels = [("network", final), ("label", label)]
+        if program_out is not None:
+            panels.append(("extracted rule", program_out))
+        fig, axes = plt.subplots(1, len(panels), figsize=(3 * len(panels), 3.2))
+        for ax, (name, bits) in zip(axes, panels, strict=True):
+            ax.imshow(_maze_rgb(kinds, bits.astype(float)), interpolation="nearest")
+            ax.set_title(name)
+            ax.set_axis_off()
+        _save(fig, out / "prediction.png")
+        plt.close(fig)
+        images.append(
+            ("Prediction against label (and the extracted rule's output)", "prediction.png")
+        )
+    else:
+        fig, ax = plt.subplots(figsize=(8, 3))
+        ax.imshow(
+            np.stack(frames[: settle + 1]), aspect="auto", cmap="Blues", interpolation="nearest"
+        )
+        ax.set_xlabel("position")
+        ax.set_ylabel("iteration")
+        ax.set_title(f"P(prefix parity = 1) on a {size}-bit string as the network iterates")
+        _save(fig, out / "thinking.png")
+        plt.close(fig)
+        images.append(("The network's answer over iterations", "thinking.png"))
+        rows = [data.bits[0], final.astype(int), label.astype(int)]
+        names = ["input", "network", "label"]
+        if program_out is not None:
+            rows.append(program_out.astype(int))
+            names.append("extracted scan")
+        fig, ax = plt.subplots(figsize=(8, 0.5 * len(rows) + 0.6))
+        ax.imshow(np.stack(rows), aspect="auto", cmap="Greys", interpolation="nearest")
+        ax.set_yticks(range(len(rows)), names)
+        ax.set_xlabel("position")
+        _save(fig, out / "prediction.png")
+        plt.close(fig)
+        images.append(("Prediction against label", "prediction.png"))
+    runs = []
+    for path in [folder, *(compare or [])]:
+        eval_file = Path(path) / "eval.json"
+        if eval_file.is_file():
+            result = json.loads(eval_file.read_text(encoding="utf-8"))
+            runs.append((_run_label(result), result))
+        elif Path(path) != folder:
+            raise ConfigError(f"--compare {path} has no eval.json; run `net2code evaluate {path}`")
+    if runs:
+        _accuracy_plot(plt, runs, out / "accuracy.png")
+        images.append(("Exact match against test iterations, per size", "accuracy.png"))
+    md = [
+        f"# {task.replace('_', ' ')}: {_run_label(raw)} DT-net, width {model.config.width}",
+        "",
+        f"Trained on size {train_size}; the example below is size {size}, run {iters} iterations: "
+        f"{'solved' if solved else 'NOT solved'}, last change at iteration {last_change}.",
+        "",
+    ]
+    for caption, name in images:
+        md += [f"![{caption}]({name})", "", f"*{caption}*", ""]
+    for name in ("eval.md", "extract.md"):
+        if (folder / name).is_file():
+            text = (folder / name).read_text(encoding="utf-8").replace("\n# ", "\n## ")
+            md += ["#" + text if text.startswith("# ") else text, ""]
+    prov = provenance(seed)
+    md.append(
+        f"Report made {prov['created']} with {prov['versions']} on {prov['device']['device']}."
+    )
+    report = out / "report.md"
+    atomic_write_text(report, "\n".join(md) + "\n")
+    return report
