@@ -181,10 +181,10 @@ def test_tiny_trained_net_is_dead_end_filling_via_the_cli(tmp_path: Path) -> Non
     at_5 = evaluation["sizes"][0]
     assert at_5["size"] == 5 and at_5["accuracy"]["10"] >= 0.9
     assert 0.0 <= at_5["confidence_stop"]["accuracy"] <= 1.0
-    assert set(evaluation["error_correction"]) >= {
-        "corrupt_state_half_way",
-        "move_end_after_solving",
-    }
+    corrections = evaluation["error_correction"]
+    assert set(corrections) >= {"noise_added_half_way", "state_replaced_half_way"}
+    assert corrections["state_replaced_half_way"]["just_corrupted"] < 0.5  # the noise does harm
+    assert "after_moving_end" in corrections["move_end_after_solving"]
 
     proc = run("extract", str(folder), "--sizes", "5,7", "--count", "40", "--no-progress")
     assert proc.returncode == 0, proc.stderr

@@ -162,12 +162,14 @@ def corrupt_and_recover(
     y: torch.Tensor,
     mask: torch.Tensor,
     iters: int,
+    replace: bool = False,
     noise: float = 1.0,
     seed: int = 0,
     batch: int = 50,
 ) -> dict[str, float]:
-    """Run iters/2, replace the state by Gaussian noise of the state's own scale (x `noise`),
-    run iters/2 + iters more; report accuracy without, at the corruption, and after."""
+    """Run iters/2, then add Gaussian noise of the state's own scale (x `noise`) to the state,
+    or with `replace` put the noise in its place, and run iters/2 + iters more; report the
+    accuracy without corruption, just after it, and at the end."""
     gen = torch.Generator().manual_seed(seed)
     clean = before = after = 0
     model.eval()
@@ -177,8 +179,8 @@ def corrupt_and_recover(
             logits, _ = model(xs, iters)
             clean += int(exact_match(logits, ys, ms).sum())
             _, state = model(xs, iters // 2)
-            scale = state.std()
-            state = (state + noise * scale * torch.randn(state.shape, generator=gen)).relu()
+            kick = noise * state.std() * torch.randn(state.shape, generator=gen)
+            state = (kick if replace else state + kick).relu()
             before += int(exact_match(model.readout(state), ys, ms).sum())
             logits, _ = model(xs, iters // 2 + iters, state=state, offset=iters // 2)
             after += int(exact_match(logits, ys, ms).sum())

@@ -76,6 +76,7 @@ def _write_gif(frames: list[np.ndarray], path: Path, scale: int, duration_ms: in
 def _accuracy_plot(plt: Any, runs: list[tuple[str, dict[str, Any]]], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6.5, 4))
     styles = ["-", "--", ":", "-."]
+    sizes = sorted({row["size"] for _, result in runs for row in result["sizes"]})
     for index, (label, result) in enumerate(runs):
         for row in result["sizes"]:
             its = sorted(int(k) for k in row["accuracy"])
@@ -84,6 +85,7 @@ def _accuracy_plot(plt: Any, runs: list[tuple[str, dict[str, Any]]], path: Path)
                 its,
                 acc,
                 styles[index % len(styles)],
+                color=f"C{sizes.index(row['size']) % 10}",
                 marker="o",
                 markersize=3,
                 label=f"{label}, size {row['size']}",

@@ -306,9 +306,9 @@ def learn_rule(
 
 _HEADER = '''"""{title}
 
-Extracted by net2code from {source}. Input: a maze as pixel kinds (H, W): 0 wall, 1 open,
-2 start, 3 end (compact grid). Output: 1 on the predicted path. The rule is iterated to its
-fixed point, so any maze size works.
+Extracted by net2code from {source}.
+Input: a maze as pixel kinds (H, W): 0 wall, 1 open, 2 start, 3 end (compact grid).
+Output: 1 on the predicted path. The rule is iterated to its fixed point, so any maze size works.
 """
 
 import numpy as np

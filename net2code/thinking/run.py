@@ -113,23 +113,43 @@ def evaluate_run(
         "config": asdict(config),
     }
     if config.error_correction and model.recurrent:
-        size = (raw.get("training") or {}).get("size", 9) + (4 if task == "maze" else 32)
-        x, y, mask, data = held_out(task, size, config.count, config.seed + 1)
-        iters_ec = max(30, iteration_cap(task, size) // 2)
-        out["error_correction"] = {
-            "size": size,
-            "iterations": iters_ec,
-            "corrupt_state_half_way": corrupt_and_recover(model, x, y, mask, iters_ec),
-        }
-        if task == "maze":
-            out["error_correction"]["move_end_after_solving"] = move_end_after_solving(
-                model, data, iters_ec
-            )
+        out["error_correction"] = error_correction(model, raw, config)
     out["seconds"] = round(time.perf_counter() - start, 1)
     out.update(provenance(config.seed))
     atomic_write_json(folder / "eval.json", out)
     atomic_write_text(folder / "eval.md", render_eval(out))
     return out
+
+
+def error_correction(model: DTNet, raw: dict[str, Any], config: EvaluateConfig) -> dict[str, Any]:
+    """At 4 (mazes) or 32 (bits) past the training size: noise added to the state half-way, the
+    state replaced by noise half-way, and (mazes) the end moved after solving."""
+    task = task_of(model)
+    size = (raw.get("training") or {}).get("size", 9) + (4 if task == "maze" else 32)
+    x, y, mask, data = held_out(task, size, config.count, config.seed + 1)
+    iters = max(30, iteration_cap(task, size) // 2)
+    out: dict[str, Any] = {
+        "size": size,
+        "iterations": iters,
+        "noise_added_half_way": corrupt_and_recover(model, x, y, mask, iters),
+        "state_replaced_half_way": corrupt_and_recover(model, x, y, mask, iters, replace=True),
+    }
+    if task == "maze":
+        out["move_end_after_solving"] = move_end_after_solving(model, data, iters)
+    return out
+
+
+def refresh_error_correction(folder: Path | str, config: EvaluateConfig | None = None) -> dict:
+    """Redo only the error-correction block of an existing eval.json."""
+    folder = Path(folder)
+    import json
+
+    result = json.loads((folder / "eval.json").read_text(encoding="utf-8"))
+    model, raw = load_thinking_run(folder)
+    result["error_correction"] = error_correction(model, raw, config or EvaluateConfig())
+    atomic_write_json(folder / "eval.json", result)
+    atomic_write_text(folder / "eval.md", render_eval(result))
+    return result
 
 
 def render_eval(result: dict[str, Any]) -> str:

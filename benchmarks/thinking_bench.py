@@ -1,0 +1,201 @@
+"""`make bench-thinking`: the DT-net targets of docs/thinking/README.md, measured on this machine.
+
+Trains (each run cached under runs/thinking/; --retrain starts over), evaluates, extracts and
+reports: the recall maze net (<= 15 min), the no-recall and feed-forward baselines, and the
+prefix-sum nets. Writes docs/thinking/results.json, results.md and the pictures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+import torch
+
+from net2code._util import atomic_write_json, atomic_write_text, provenance
+from net2code.thinking.report import render_report
+from net2code.thinking.run import (
+    EvaluateConfig,
+    ExtractConfig,
+    evaluate_run,
+    extract_run,
+    refresh_error_correction,
+)
+from net2code.thinking.train import ThinkTrainConfig, train_thinking
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = ROOT / "runs" / "thinking"
+DOCS = ROOT / "docs" / "thinking"
+
+
+def configs(baseline_steps: int) -> dict[str, ThinkTrainConfig]:
+    return {
+        "maze-recall": ThinkTrainConfig(
+            task="maze", size=9, width=32, alpha=1.0, steps=5000, max_minutes=15
+        ),
+        "maze-no-recall": ThinkTrainConfig(
+            task="maze", size=9, width=32, alpha=1.0, recall=False, steps=baseline_steps,
+            max_minutes=15,
+        ),
+        "maze-feed-forward": ThinkTrainConfig(
+            task="maze", size=9, width=32, model="ff_net", alpha=0.0, steps=1000, max_minutes=15
+        ),
+        "prefix-recall": ThinkTrainConfig(
+            task="prefix_sums", size=32, width=64, alpha=0.5, lr=2e-3, max_iters=20, batch=64,
+            steps=3000, max_minutes=8,
+        ),
+        "prefix-no-recall": ThinkTrainConfig(
+            task="prefix_sums", size=32, width=64, alpha=0.5, lr=2e-3, max_iters=20, batch=64,
+            recall=False, steps=3000, max_minutes=8,
+        ),
+    }  # fmt: skip
+
+
+EVALS = {
+    "maze-recall": EvaluateConfig(),
+    "maze-no-recall": EvaluateConfig(
+        sizes=(9, 13, 21, 33),
+        iters=(10, 20, 30, 50, 100, 200, 400),
+        stop=False,
+        error_correction=False,
+    ),
+    "maze-feed-forward": EvaluateConfig(
+        sizes=(9, 13, 21, 33), iters=(10, 20, 30), stop=False, error_correction=False
+    ),
+    "prefix-recall": EvaluateConfig(),
+    "prefix-no-recall": EvaluateConfig(
+        iters=(10, 20, 30, 35, 50, 100, 200, 400, 800), stop=False, error_correction=False
+    ),
+}
+
+
+def finished(run: Path, config: ThinkTrainConfig) -> bool:
+    """A cached run counts if it trained all its steps or stopped at its time cap."""
+    if not (run / "train.json").is_file():
+        return False
+    done = json.loads((run / "train.json").read_text())["training"]
+    return done["steps"] >= config.steps or bool(done["stopped_early"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--retrain", action="store_true", help="Ignore cached runs.")
+    parser.add_argument("--only", nargs="*", help="Run only these cases.")
+    parser.add_argument("--baseline-steps", type=int, default=2500)
+    parser.add_argument("--progress", action="store_true")
+    parser.add_argument(
+        "--refresh-error-correction", nargs="*", default=[], help="Redo only that eval block."
+    )
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    DOCS.mkdir(parents=True, exist_ok=True)
+    results_file = DOCS / "results.json"
+    results = json.loads(results_file.read_text()) if results_file.is_file() else {}
+    for name in args.refresh_error_correction:
+        results[name]["eval"] = refresh_error_correction(RUNS / name)
+    for name, config in configs(args.baseline_steps).items():
+        if args.only and name not in args.only:
+            continue
+        run = RUNS / name
+        if args.retrain and run.exists():
+            shutil.rmtree(run)
+        entry: dict = {"config": config.__dict__}
+        if not finished(run, config):
+            print(f"[{name}] training ...", flush=True)
+            train_thinking(config, run, progress=args.progress)
+        entry["training"] = json.loads((run / "train.json").read_text())
+        print(f"[{name}] evaluating ...", flush=True)
+        entry["eval"] = evaluate_run(run, EVALS[name], progress=args.progress)
+        if config.model == "dt_net" and config.recall:
+            print(f"[{name}] extracting ...", flush=True)
+            start = time.perf_counter()
+            entry["extract"] = extract_run(run, config=ExtractConfig(), progress=args.progress)
+            entry["extract_seconds"] = round(time.perf_counter() - start, 1)
+        results[name] = entry
+        atomic_write_json(results_file, results)
+    for name, compare in (
+        ("maze-recall", ["maze-no-recall", "maze-feed-forward"]),
+        ("prefix-recall", ["prefix-no-recall"]),
+    ):
+        if (RUNS / name / "eval.json").is_file():
+            existing = [RUNS / c for c in compare if (RUNS / c / "eval.json").is_file()]
+            report = render_report(RUNS / name, compare=existing)
+            target = DOCS / name
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(report.parent, target)
+            for extra in ("eval.md", "extract.md", "program.py"):
+                if (RUNS / name / extra).is_file():
+                    shutil.copy(RUNS / name / extra, target / extra)
+    results["provenance"] = provenance(0)
+    atomic_write_json(results_file, results)
+    atomic_write_text(DOCS / "results.md", summarise(results))
+    print((DOCS / "results.md").read_text())
+
+
+def summarise(results: dict) -> str:
+    lines = ["# DT-net benchmark (generated by `make bench-thinking`)", ""]
+    for name, entry in results.items():
+        if name == "provenance":
+            continue
+        t = entry["training"]["training"]
+        lines += [
+            f"## {name}",
+            "",
+            f"Trained {t['steps']} steps in {t['seconds']} s ({t['parameters']:,} parameters, "
+            f"width {t['width']}, alpha {t['alpha']}, batch {t['batch']}, "
+            f"{'recall' if t['recall'] else 'no recall'}, {t['model']}).",
+            "",
+        ]
+        ev = entry["eval"]
+        iters = sorted({int(k) for r in ev["sizes"] for k in r["accuracy"]})
+        lines.append("| size | n | " + " | ".join(str(i) for i in iters) + " | best | stop rule |")
+        lines.append("|---|---|" + "---|" * len(iters) + "---|---|")
+        for r in ev["sizes"]:
+            cells = [
+                f"{100 * r['accuracy'][str(i)]:.0f}" if str(i) in r["accuracy"] else ""
+                for i in iters
+            ]
+            stop = r.get("confidence_stop")
+            stop_cell = (
+                f"{100 * stop['accuracy']:.0f}% @ {stop['mean_iterations']:.0f}" if stop else ""
+            )
+            lines.append(
+                f"| {r['size']} | {r['count']} | "
+                + " | ".join(cells)
+                + f" | {100 * r['best']:.0f}% @ {r['best_iters']} | {stop_cell} |"
+            )
+        if "error_correction" in ev:
+            lines += ["", "Error correction: `" + json.dumps(ev["error_correction"]) + "`"]
+        if "extract" in entry:
+            ex = entry["extract"]
+            lines += [
+                "",
+                f"Extracted: **{ex['rule'].get('name') or ex['rule']['description']}** "
+                f"(in {entry['extract_seconds']} s).",
+                "",
+                "| size | n | net solved | program solved | agreement | on solved | speedup |",
+                "|---|---|---|---|---|---|---|",
+            ]
+            for r in ex["sizes"]:
+                on = r["agreement_on_solved"]
+                lines.append(
+                    f"| {r['size']} | {r['count']} | {100 * r['network_solved']:.1f}% | "
+                    f"{100 * r['program_solved']:.1f}% | {100 * r['agreement']:.1f}% | "
+                    f"{'n/a' if on is None else f'{100 * on:.1f}%'} | {r['speedup']}x |"
+                )
+            for r in ex["program_only"]:
+                lines.append(
+                    f"| {r['size']} | {r['count']} | not run | {100 * r['program_solved']:.1f}% "
+                    f"| - | - | {r['program_ms_per_problem']} ms per problem |"
+                )
+        lines.append("")
+    p = results.get("provenance", {})
+    lines.append(f"Seed {p.get('seed')}; {p.get('versions')}; device {p.get('device')}.")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
