@@ -94,8 +94,8 @@ def emit_scan(rule: ScanRule, source: str = "a DT-net") -> str:
     back = "out[::-1]" if rule.direction == "right-to-left" else "out"
     return f'''"""{title[0].upper() + title[1:]}.
 
-Extracted by net2code from {source}. Input: a list of bits; output: one bit per position,
-computed {rule.direction}, for any length.
+Extracted by net2code from {source}.
+Input: a list of bits; output: one bit per position, computed {rule.direction}, any length.
 """
 
 STEP = {list(rule.step)}  # STEP[2 * previous_output + bit]
