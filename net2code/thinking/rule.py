@@ -132,6 +132,12 @@ class RuleTable:
             form="by count",
         )
 
+    def count_table(self) -> np.ndarray | None:
+        """(4, 2, 5) by neighbour count, read off the table itself if it is totalistic."""
+        representative = np.array([0, 1, 3, 7, 15])
+        out = self.table[:, :, representative]
+        return out if np.array_equal(out[:, :, POPCOUNT], self.table) else None
+
     def is_dead_end_filling(self) -> bool:
         """Seen entries match: open cells die at <= 1 live neighbour, live otherwise; endpoints
         stay alive; dead stays dead; all non-wall pixels start alive."""
@@ -327,6 +333,7 @@ def live_neighbours(bits):
 '''
 
 _DEAD_END = '''
+
 def step(alive, kinds):
     """One synchronous step, as one iteration of the network: a live open pixel that is not an
     endpoint dies when at most one of its 4 neighbours is alive."""
@@ -358,8 +365,12 @@ def solve(kinds):
 '''
 
 _BY_COUNT = '''
+
 # NEXT[kind][bit][live neighbours] -> next bit; kinds 0 wall, 1 open, 2 start, 3 end.
-NEXT = np.array({table}, dtype=np.int8)
+NEXT = np.array(
+{table},
+    dtype=np.int8,
+)
 INITIAL = np.array({initial}, dtype=np.int8)
 
 
@@ -375,9 +386,11 @@ def solve(kinds, max_steps=None):
     return bits.astype(np.uint8)
 '''
 
-_TABLE = '''
-# NEXT[kind][bit][pattern] -> next bit; pattern = up + 2 down + 4 left + 8 right neighbour bits.
-NEXT = np.array({table}, dtype=np.int8)
+_TABLE = '''# NEXT[kind][bit][pattern] -> next bit; pattern = up + 2 down + 4 left + 8 right.
+NEXT = np.array(
+{table},
+    dtype=np.int8,
+)
 INITIAL = np.array({initial}, dtype=np.int8)
 
 
@@ -403,24 +416,36 @@ def solve(kinds, max_steps=None):
 '''
 
 
+def _rows(table: np.ndarray) -> str:
+    """A (4, 2, k) table as a list literal, one (kind, bit) row per line."""
+    lines = ["    ["]
+    for kind in range(4):
+        lines.append("        [")
+        for bit in range(2):
+            lines.append(f"            {table[kind, bit].tolist()},")
+        lines.append("        ],")
+    lines.append("    ]")
+    return "\n".join(lines)
+
+
 def emit_rule(rule: RuleTable, source: str = "a DT-net", simplified: bool = True) -> str:
     """Python source defining `solve(kinds)`; dead-end filling or by-count when it simplifies."""
-    tot = rule.totalistic() if simplified else None
+    by_count = rule.count_table() if simplified else None
     if simplified and rule.name == "dead-end filling":
         title = "Dead-end filling, the rule the network's recurrent block runs."
         return _HEADER.format(title=title, source=source) + _NEIGHBOURS + _DEAD_END
-    if tot is not None:
+    if by_count is not None:
         title = "A totalistic cellular automaton extracted from the network's recurrent block."
-        body = _BY_COUNT.format(table=tot.tolist(), initial=rule.initial.tolist())
+        body = _BY_COUNT.format(table=_rows(by_count), initial=rule.initial.tolist())
         return _HEADER.format(title=title, source=source) + _NEIGHBOURS + body
     title = "A cellular automaton (rule table) extracted from the network's recurrent block."
-    body = _TABLE.format(table=rule.table.tolist(), initial=rule.initial.tolist())
+    body = _TABLE.format(table=_rows(rule.table), initial=rule.initial.tolist())
     return _HEADER.format(title=title, source=source) + body
 
 
 def describe(rule: RuleTable) -> str:
     """The rule in words, one line per (kind, bit) that does something."""
-    tot = rule.totalistic()
+    tot = rule.count_table()
     if rule.name == "dead-end filling":
         return (
             "dead-end filling: every non-wall pixel starts alive; a live open pixel that is not "
