@@ -100,3 +100,22 @@ def load_checkpoint(path: Path | str) -> Checkpoint:
     model.eval()
     meta = {k: v for k, v in raw.items() if k not in ("model", "format")}
     return Checkpoint(model=model, config=config, meta=meta, path=folder)
+
+
+def load_weights_into(model: nn.Module, weights: Path, config_file: Path, what: str) -> None:
+    """Read `weights` (safetensors) into `model` after checking every name and shape against
+    what `config_file` describes; one CheckpointError otherwise. Leaves the model in eval mode."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{weights} is not a readable safetensors file: {exc}") from None
+    expected = model.state_dict()
+    if set(state) != set(expected) or any(
+        tuple(state[k].shape) != tuple(v.shape) for k, v in expected.items()
+    ):
+        raise CheckpointError(f"{weights} does not match the {what} described in {config_file}")
+    model.load_state_dict(state)
+    model.eval()

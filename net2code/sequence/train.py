@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from .._util import atomic_write_json, provenance, staged_dir
-from ..checkpoint import save_checkpoint
+from ..checkpoint import load_weights_into, save_checkpoint
 from ..errors import ConfigError
 from .data import SequenceData
 from .model import RNNConfig, SequenceRNN, agree, specs_for
@@ -259,9 +259,6 @@ def load_rnn_run(folder: Path | str) -> tuple[SequenceRNN, dict[str, Any], dict[
     """The model, its config.json and its kept inputs ('train', 'test'), validated."""
     import json
 
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     from ..errors import CheckpointError
     from .model import RNNConfig
 
@@ -277,17 +274,7 @@ def load_rnn_run(folder: Path | str) -> tuple[SequenceRNN, dict[str, Any], dict[
         raise CheckpointError(f"{config_file} is not valid JSON: {exc}") from None
     config = RNNConfig.from_dict(raw.get("model", {}))
     model = SequenceRNN(config)
-    try:
-        state = load_file(str(weights))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{weights} is not a readable safetensors file: {exc}") from None
-    expected = model.state_dict()
-    if set(state) != set(expected) or any(
-        tuple(state[k].shape) != tuple(v.shape) for k, v in expected.items()
-    ):
-        raise CheckpointError(f"{weights} does not match the RNN described in {config_file}")
-    model.load_state_dict(state)
-    model.eval()
+    load_weights_into(model, weights, config_file, "RNN")
     with np.load(folder / INPUTS_FILE, allow_pickle=False) as archive:
         inputs = {name: archive[name] for name in archive.files}
     return model, raw, inputs

@@ -20,6 +20,7 @@ import torch
 from torch.nn import functional
 
 from .._util import atomic_write_json, provenance
+from ..checkpoint import load_weights_into
 from ..errors import CheckpointError, ConfigError
 from .data import check_maze_size, make_mazes, make_prefix_sums
 from .model import DTNet, DTNetConfig, parameter_count
@@ -239,9 +240,6 @@ def is_thinking_run(path: Path | str) -> bool:
 
 def load_thinking_run(path: Path | str) -> tuple[DTNet, dict[str, Any]]:
     """The model (eval mode) and its config.json, with weights checked against the config."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     path = Path(path)
     folder = path.parent if path.is_file() else path
     config_file, weights = folder / "config.json", folder / "model.safetensors"
@@ -255,15 +253,5 @@ def load_thinking_run(path: Path | str) -> tuple[DTNet, dict[str, Any]]:
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{config_file} does not describe a DT-net: {exc}") from None
     model = DTNet(config)
-    try:
-        state = load_file(str(weights))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{weights} is not a readable safetensors file: {exc}") from None
-    expected = model.state_dict()
-    if set(state) != set(expected) or any(
-        tuple(state[k].shape) != tuple(v.shape) for k, v in expected.items()
-    ):
-        raise CheckpointError(f"{weights} does not match the DT-net described in {config_file}")
-    model.load_state_dict(state)
-    model.eval()
+    load_weights_into(model, weights, config_file, "DT-net")
     return model, raw
