@@ -278,6 +278,14 @@ def test_random_bytes(tmp_path: Path) -> None:
         assert_one_line_error(proc, name)
 
 
+def test_pickle_that_stops_on_an_empty_stack(tmp_path: Path) -> None:
+    # The weights-only unpickler raises IndexError here; random bytes hit it now and then.
+    path = tmp_path / "empty.bin"
+    path.write_bytes(b"\x80\x02.")
+    proc = run_cli("extract", str(path), "--domain", "x:[-1,1] y:[-1,1]")
+    assert_one_line_error(proc, "empty.bin", "not a readable torch file")
+
+
 def test_truncated_onnx(tmp_path: Path) -> None:
     path = export(three_lines(), torch.zeros(4, 2), tmp_path, "lines", "onnx")
     data = path.read_bytes()
