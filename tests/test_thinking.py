@@ -23,7 +23,12 @@ from net2code.thinking.data import (
     make_mazes,
     make_prefix_sums,
 )
-from net2code.thinking.evaluate import accuracy_by_iterations, confidence_stop, held_out
+from net2code.thinking.evaluate import (
+    accuracy_by_iterations,
+    confidence_stop,
+    held_out,
+    iteration_curve,
+)
 from net2code.thinking.handbuilt import dead_end_filling_net, save_dead_end_filling_run
 from net2code.thinking.model import DTNet, DTNetConfig, parameter_count
 from net2code.thinking.rule import emit_rule, learn_rule, select_rule
@@ -84,6 +89,10 @@ def test_hand_built_net_runs_dead_end_filling() -> None:
     x, y, mask, _ = held_out("maze", 13, 30)
     curve = accuracy_by_iterations(net, x, y, mask, [3, 200])
     assert curve[3] < 0.5 and curve[200] == 1.0  # it needs the iterations, then it is exact
+    _, kinds = iteration_curve(net, x, y, mask, [3, 200])
+    # dead-end filling never cuts the path: early failures are dead ends not yet filled
+    assert kinds[3] == {"missing": 0, "extra": round(30 * (1 - curve[3])), "both": 0}
+    assert kinds[200] == {"missing": 0, "extra": 0, "both": 0}
     stop, stops, answers = confidence_stop(net, x, y, mask, max_iters=200)
     assert stop.accuracy == 1.0 and stop.hit_limit == 0 and stops.max() < 200
     assert np.array_equal(answers * mask.numpy(), y.numpy())
@@ -164,6 +173,7 @@ def test_tiny_trained_net_is_dead_end_filling_via_the_cli(tmp_path: Path) -> Non
     training = json.loads((folder / "train.json").read_text())
     assert training["history"][-1]["accuracy"] >= 0.9  # exact match on 200 held-out 5x5 mazes
     assert training["seed"] == 0 and "torch" in training["versions"]
+    assert training["training"]["warmup"] == 20 and training["training"]["max_iters"] == 10
 
     proc = run(
         "evaluate",

@@ -55,10 +55,25 @@ def accuracy_by_iterations(
     batch: int = 50,
 ) -> dict[int, float]:
     """Exact-match accuracy after each count in `iters` (one pass up to the largest)."""
+    return iteration_curve(model, x, y, mask, iters, batch)[0]
+
+
+def iteration_curve(
+    model: DTNet,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    mask: torch.Tensor,
+    iters: Sequence[int],
+    batch: int = 50,
+) -> tuple[dict[int, float], dict[int, dict[str, int]]]:
+    """Accuracy after each count in `iters`, and how the failures fail: a failed problem is
+    `missing` (label-1 positions predicted 0 only: a maze path cut), `extra` (counted label-0
+    positions predicted 1 only: dead ends left unfilled) or `both`."""
     iters = sorted(set(int(i) for i in iters))
     if not iters or iters[0] < 1:
         raise ConfigError(f"test iterations {iters} must all be >= 1")
     solved = {i: 0 for i in iters}
+    kinds = {i: {"missing": 0, "extra": 0, "both": 0} for i in iters}
     model.eval()
     with torch.no_grad():
         for part in _batches(len(x), batch):
@@ -66,8 +81,15 @@ def accuracy_by_iterations(
             for t in range(1, iters[-1] + 1):
                 state = model.step(state, x[part], t - 1)
                 if t in solved:
-                    solved[t] += int(exact_match(model.readout(state), y[part], mask[part]).sum())
-    return {i: solved[i] / len(x) for i in iters}
+                    pred = model.readout(state).argmax(1)
+                    ys, ms = y[part], mask[part]
+                    missing = ((pred == 0) & (ys == 1) & ms).flatten(1).any(1)
+                    extra = ((pred == 1) & (ys == 0) & ms).flatten(1).any(1)
+                    solved[t] += int((~missing & ~extra).sum())
+                    kinds[t]["missing"] += int((missing & ~extra).sum())
+                    kinds[t]["extra"] += int((extra & ~missing).sum())
+                    kinds[t]["both"] += int((missing & extra).sum())
+    return {i: solved[i] / len(x) for i in iters}, kinds
 
 
 def predict(model: DTNet, x: torch.Tensor, iters: int, batch: int = 50) -> np.ndarray:

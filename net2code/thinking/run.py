@@ -16,10 +16,10 @@ from ..errors import ConfigError
 from .data import MAX_BITS, check_maze_size, make_mazes, make_prefix_sums
 from .evaluate import (
     EVAL_SEED,
-    accuracy_by_iterations,
     confidence_stop,
     corrupt_and_recover,
     held_out,
+    iteration_curve,
     move_end_after_solving,
     task_of,
 )
@@ -92,13 +92,15 @@ def evaluate_run(
         cap = iteration_cap(task, size)
         tried = [i for i in iters if i <= cap] or [min(iters)]
         t0 = time.perf_counter()
-        curve = accuracy_by_iterations(model, x, y, mask, tried)
+        curve, kinds = iteration_curve(model, x, y, mask, tried)
+        best_iters = max(curve, key=lambda k: (curve[k], -k))
         row: dict[str, Any] = {
             "size": size,
             "count": count,
             "accuracy": {str(k): v for k, v in curve.items()},
             "best": max(curve.values()),
-            "best_iters": max(curve, key=lambda k: (curve[k], -k)),
+            "best_iters": best_iters,
+            "failures_at_best": kinds[best_iters],
             "seconds": round(time.perf_counter() - t0, 1),
         }
         if config.stop and model.recurrent:
@@ -171,6 +173,19 @@ def render_eval(result: dict[str, Any]) -> str:
             f"{100 * stop['accuracy']:.0f}% ({stop['mean_iterations']:.0f})" if stop else "n/a"
         )
         lines.append(f"| {r['size']} | {r['count']} | " + " | ".join(cells) + f" | {stop_cell} |")
+    failing = [r for r in rows if sum(r.get("failures_at_best", {}).values())]
+    if failing and result["task"] == "maze":
+        lines += [
+            "",
+            "Failures at each size's best iteration count: path cut (path pixels predicted open "
+            "only), dead ends left (extra pixels only), both:",
+        ]
+        for r in failing:
+            f = r["failures_at_best"]
+            lines.append(
+                f"- {r['size']} at {r['best_iters']}: {f['missing']} cut, {f['extra']} dead ends "
+                f"left, {f['both']} both"
+            )
     ec = result.get("error_correction")
     if ec:
         lines += ["", f"Error correction at size {ec['size']}, {ec['iterations']} iterations:"]

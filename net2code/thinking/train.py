@@ -3,7 +3,8 @@
 Each step: run T = max_iters iterations (the plain loss), and separately n ~ U{0..T-1}
 iterations without gradient, then k ~ U{1..T-n} with it (the progressive loss, which teaches
 the block to improve any state it is given). loss = (1 - alpha) CE_T + alpha CE_progressive.
-Maze losses count non-wall pixels only. Adam with linear warmup, cosine decay and clipping.
+Maze losses count non-wall pixels only. Adam with linear warmup, cosine decay (over the steps, or
+over `max_minutes` if that runs out first) and clipping.
 """
 
 from __future__ import annotations
@@ -136,17 +137,23 @@ def train_thinking(
     model = DTNet(config.model_config())
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
+    start = time.perf_counter()
+
     def schedule(step: int) -> float:
+        # with a time cap, the decay follows whichever budget (steps or minutes) runs out first,
+        # so that a run cut short by the clock still ends at the low learning rate
         if step < config.warmup:
             return (step + 1) / config.warmup
         done = (step - config.warmup) / max(1, config.steps - config.warmup)
+        if config.max_minutes is not None:
+            done = max(done, (time.perf_counter() - start) / (60 * config.max_minutes))
         return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, schedule)
     rng = np.random.default_rng(config.seed)
     val_x, val_y, val_mask = batch_tensors(config.task, 200, config.size, seed=10**9 + config.seed)
     result = ThinkTrainResult(config, model)
-    start = time.perf_counter()
+    start = time.perf_counter()  # the clock starts with the first step
     bar = tqdm(range(config.steps), disable=not progress, desc=f"train {config.task}", unit="step")
     running = 0.0
     T = config.max_iters
