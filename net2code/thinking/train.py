@@ -153,7 +153,6 @@ def train_thinking(
     rng = np.random.default_rng(config.seed)
     val_x, val_y, val_mask = batch_tensors(config.task, 200, config.size, seed=10**9 + config.seed)
     result = ThinkTrainResult(config, model)
-    start = time.perf_counter()  # the clock starts with the first step
     bar = tqdm(range(config.steps), disable=not progress, desc=f"train {config.task}", unit="step")
     running = 0.0
     T = config.max_iters
