@@ -24,6 +24,8 @@ from net2code.thinking.run import (
     evaluate_run,
     extract_run,
     refresh_error_correction,
+    render_eval,
+    render_extract,
 )
 from net2code.thinking.train import ThinkTrainConfig, train_thinking
 
@@ -164,48 +166,11 @@ def summarise(results: dict) -> str:
             f"{'recall' if t['recall'] else 'no recall'}, {t['model']}).",
             "",
         ]
-        ev = entry["eval"]
-        iters = sorted({int(k) for r in ev["sizes"] for k in r["accuracy"]})
-        lines.append("| size | n | " + " | ".join(str(i) for i in iters) + " | best | stop rule |")
-        lines.append("|---|---|" + "---|" * len(iters) + "---|---|")
-        for r in ev["sizes"]:
-            cells = [
-                f"{100 * r['accuracy'][str(i)]:.0f}" if str(i) in r["accuracy"] else ""
-                for i in iters
-            ]
-            stop = r.get("confidence_stop")
-            stop_cell = (
-                f"{100 * stop['accuracy']:.0f}% @ {stop['mean_iterations']:.0f}" if stop else ""
-            )
-            lines.append(
-                f"| {r['size']} | {r['count']} | "
-                + " | ".join(cells)
-                + f" | {100 * r['best']:.0f}% @ {r['best_iters']} | {stop_cell} |"
-            )
-        if "error_correction" in ev:
-            lines += ["", "Error correction: `" + json.dumps(ev["error_correction"]) + "`"]
+        # the run folder's own eval.md and extract.md, without their titles
+        lines += render_eval(entry["eval"]).splitlines()[2:]
         if "extract" in entry:
-            ex = entry["extract"]
-            lines += [
-                "",
-                f"Extracted: **{ex['rule'].get('name') or ex['rule']['description']}** "
-                f"(in {entry['extract_seconds']} s).",
-                "",
-                "| size | n | net solved | program solved | agreement | on solved | speedup |",
-                "|---|---|---|---|---|---|---|",
-            ]
-            for r in ex["sizes"]:
-                on = r["agreement_on_solved"]
-                lines.append(
-                    f"| {r['size']} | {r['count']} | {100 * r['network_solved']:.1f}% | "
-                    f"{100 * r['program_solved']:.1f}% | {100 * r['agreement']:.1f}% | "
-                    f"{'n/a' if on is None else f'{100 * on:.1f}%'} | {r['speedup']}x |"
-                )
-            for r in ex["program_only"]:
-                lines.append(
-                    f"| {r['size']} | {r['count']} | not run | {100 * r['program_solved']:.1f}% "
-                    f"| - | - | {r['program_ms_per_problem']} ms per problem |"
-                )
+            lines += ["", f"Extraction took {entry['extract_seconds']} s."]
+            lines += render_extract(entry["extract"]).splitlines()[1:]
         lines.append("")
     p = results.get("provenance", {})
     lines.append(f"Seed {p.get('seed')}; {p.get('versions')}; device {p.get('device')}.")
