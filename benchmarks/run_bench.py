@@ -55,7 +55,7 @@ def main() -> None:
         extraction.save(run)
         extract_seconds = time.perf_counter() - start
         print(extraction.summary_line(), flush=True)
-        report = bench(run, run, BenchConfig(max_seconds=args.max_seconds))
+        report = bench(run, config=BenchConfig(max_seconds=args.max_seconds))
         print(render_bench_markdown(report, title=name), flush=True)
         rows.append(
             {
@@ -64,7 +64,7 @@ def main() -> None:
                 "train_steps": trained["steps"],
                 "train_seconds": trained["seconds"],
                 "network_accuracy": trained["full_domain_accuracy"],
-                "program": extraction.program.source if extraction.program else None,
+                "program": extraction.program.summary if extraction.program else None,
                 "verified": extraction.verified,
                 "agreement": extraction.agreement,
                 "extract_seconds": round(extract_seconds, 2),
@@ -90,8 +90,8 @@ def main() -> None:
             f"| {row['case']} | `{row['program']}` | {row['verified']} "
             f"({100 * row['agreement']:.2f}%) | {r['throughput_batch_1']:,.0f}x | "
             f"{r['throughput_batch_full']:,.1f}x | {r['peak_rss_batch_1']:.1f}x | "
-            f"{by[('network', '1')]['points_per_s']:,.0f} | "
-            f"{by[('program', '1')]['points_per_s']:,.0f} |"
+            f"{by[('network', '1')]['per_s']:,.0f} | "
+            f"{by[('program', '1')]['per_s']:,.0f} |"
         )
     meta = provenance(0)
     lines += ["", f"Versions: {meta['versions']}", f"Device: {meta['device']}", ""]

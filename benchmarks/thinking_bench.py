@@ -17,17 +17,16 @@ from pathlib import Path
 import torch
 
 from net2code._util import atomic_write_json, atomic_write_text, provenance
-from net2code.thinking.report import render_report
-from net2code.thinking.run import (
+from net2code.families import get
+from net2code.pipeline import extract_path
+from net2code.report import write_report
+from net2code.zoo.thinking.evaluate import (
     EvaluateConfig,
-    ExtractConfig,
     evaluate_run,
-    extract_run,
     refresh_error_correction,
     render_eval,
-    render_extract,
 )
-from net2code.thinking.train import ThinkTrainConfig, train_thinking
+from net2code.zoo.thinking.train import ThinkTrainConfig, train_thinking
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = ROOT / "runs" / "thinking"
@@ -131,20 +130,24 @@ def main() -> None:
         if config.model == "dt_net" and config.recall:
             print(f"[{name}] extracting ...", flush=True)
             start = time.perf_counter()
-            entry["extract"] = extract_run(run, config=ExtractConfig(), progress=args.progress)
+            extraction = extract_path(run, progress=args.progress)
+            extraction.save(run)
+            entry["extract"] = extraction.to_dict()
             entry["extract_seconds"] = round(time.perf_counter() - start, 1)
+            print(extraction.summary_line(), flush=True)
         record(name, entry)
     for name, compare in (
         ("maze-recall", ["maze-no-recall", "maze-feed-forward"]),
         ("prefix-recall", ["prefix-no-recall"]),
     ):
-        if (RUNS / name / "eval.json").is_file():
+        if (RUNS / name / "result.json").is_file():
             existing = [RUNS / c for c in compare if (RUNS / c / "eval.json").is_file()]
-            report = render_report(RUNS / name, compare=existing)
+            write_report(RUNS / name, compare=existing)
             target = DOCS / name
             shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(report.parent, target)
-            for extra in ("eval.md", "extract.md", "program.py"):
+            target.mkdir(parents=True)
+            shutil.copytree(RUNS / name / "figures", target / "figures")
+            for extra in ("report.md", "eval.md", "program.py", "program_numpy.py", "result.json"):
                 if (RUNS / name / extra).is_file():
                     shutil.copy(RUNS / name / extra, target / extra)
     results = record("provenance", provenance(0))
@@ -166,11 +169,19 @@ def summarise(results: dict) -> str:
             f"{'recall' if t['recall'] else 'no recall'}, {t['model']}).",
             "",
         ]
-        # the run folder's own eval.md and extract.md, without their titles
+        # the run folder's own eval.md, and the family's part of the extraction report
         lines += render_eval(entry["eval"]).splitlines()[2:]
         if "extract" in entry:
-            lines += ["", f"Extraction took {entry['extract_seconds']} s."]
-            lines += render_extract(entry["extract"]).splitlines()[1:]
+            result = entry["extract"]
+            status = "verified" if result["verified"] else "not verified"
+            lines += [
+                "",
+                f"Extraction took {entry['extract_seconds']} s: `{result['program']['summary']}`, "
+                f"{status}.",
+                *[f"- verified by: {text}" for text in result["verified_by"]],
+                "",
+            ]
+            lines += get("iterated").report(result)
         lines.append("")
     p = results.get("provenance", {})
     lines.append(f"Seed {p.get('seed')}; {p.get('versions')}; device {p.get('device')}.")

@@ -1,26 +1,58 @@
-"""net2code: turn a trained neural network into ordinary, verified code."""
+"""net2code: turn a trained neural network into ordinary, verified code.
+
+The pipeline (`net2code.pipeline.extract`) runs every family of networks the same way:
+load -> detect family -> domain -> observe -> search -> emit -> check -> analyses -> result.
+The built-in task families and their trainers live in `net2code.zoo`; their names below
+(`train`, `TrainConfig`, `save_run`, `ModularTask`) are imported on first use, so importing
+net2code loads neither torch nor any training code.
+"""
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from typing import Any
 
-from .domain import Domain  # noqa: E402
+__version__ = "0.2.0"
+
+from .checks import Check  # noqa: E402
+from .domain import Domain, ProblemDomain, SequenceDomain  # noqa: E402
 from .errors import Net2CodeError  # noqa: E402
-from .network import Network, from_module, load  # noqa: E402
+from .families import FAMILIES, Family, detect  # noqa: E402
+from .network import FeedForwardNetwork, Network, from_module, load  # noqa: E402
 from .pipeline import Extraction, extract, extract_path  # noqa: E402
-from .tasks import ModularTask  # noqa: E402
-from .train import TrainConfig, save_run, train  # noqa: E402
-from .verify import Verification  # noqa: E402
+from .program import Program  # noqa: E402
+
+_ZOO = {
+    "train": "net2code.zoo.modular.train",
+    "TrainConfig": "net2code.zoo.modular.train",
+    "save_run": "net2code.zoo.modular.train",
+    "ModularTask": "net2code.zoo.modular.tasks",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ZOO:
+        import importlib
+
+        return getattr(importlib.import_module(_ZOO[name]), name)
+    raise AttributeError(f"module 'net2code' has no attribute {name!r}")
+
 
 __all__ = [
+    "FAMILIES",
+    "Check",
     "Domain",
     "Extraction",
+    "Family",
+    "FeedForwardNetwork",
     "ModularTask",
     "Net2CodeError",
     "Network",
+    "ProblemDomain",
+    "Program",
+    "SequenceDomain",
     "TrainConfig",
-    "Verification",
     "__version__",
+    "detect",
     "extract",
     "extract_path",
     "from_module",

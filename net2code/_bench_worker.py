@@ -1,7 +1,8 @@
 """One benchmark measurement in a fresh process, so its peak memory is its own.
 
 Run as a file (see bench.py) with one JSON argument; prints one JSON line. The plain-Python
-program at batch 1 runs without importing torch or numpy, as a user of `program.py` would.
+program at batch 1 runs without importing net2code or torch (nor numpy, unless the program
+itself does), as a user of `program.py` would.
 """
 
 from __future__ import annotations
@@ -33,70 +34,71 @@ def _load_program(path: str) -> Any:
     return namespace["program"]
 
 
-def _points(ranges: list[list[int]]) -> list[tuple[int, ...]]:
-    import itertools
+def _items(spec: dict[str, Any]) -> list[Any]:
+    """The workload as Python values: points (tuples), sequences or problems (lists)."""
+    if spec["ranges"] is not None:
+        import itertools
 
-    return list(itertools.product(*(range(lo, hi + 1) for lo, hi in ranges)))
+        return list(itertools.product(*(range(lo, hi + 1) for lo, hi in spec["ranges"])))
+    with open(spec["items"], encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _loop(fn: Any, items: list[Any], budget: float, star: bool) -> dict[str, Any]:
+    """Call `fn` on one item at a time (spread into arguments with `star`) until done or past
+    `budget` seconds."""
+    baseline = _rss_mb()
+    start = time.perf_counter()
+    done = 0
+    if star:
+        for item in items:
+            fn(*item)
+            done += 1
+            if done % 256 == 0 and time.perf_counter() - start > budget:
+                break
+    else:
+        for item in items:
+            fn(item)
+            done += 1
+            if done % 16 == 0 and time.perf_counter() - start > budget:
+                break
+    return _result(done, time.perf_counter() - start, baseline, repeats=1)
 
 
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
     variant, batch, budget = spec["variant"], spec["batch"], float(spec["max_seconds"])
-    ranges = spec["ranges"]
-    if variant == "program" and batch == "1":
-        fn = _load_program(spec["program"])
-        points = _points(ranges)
-        baseline = _rss_mb()
-        start = time.perf_counter()
-        done = 0
-        for point in points:
-            fn(*point)
-            done += 1
-            if done % 1024 == 0 and time.perf_counter() - start > budget:
-                break
-        elapsed = time.perf_counter() - start
-        return _result(done, elapsed, baseline, repeats=1)
+    columns_call = spec["call"] == "columns"
+    items = _items(spec)
+    if variant == "program" and (batch == "1" or spec["program_numpy"] is None):
+        return _loop(_load_program(spec["program"]), items, budget, star=columns_call)
 
     import numpy as np
 
-    grids = np.meshgrid(
-        *(np.arange(lo, hi + 1, dtype=np.int64) for lo, hi in ranges), indexing="ij"
-    )
-    columns = [g.reshape(-1) for g in grids]
-    n = len(columns[0])
-    if variant == "program":  # full batch only: batch 1 ran program.py above
+    grid = np.asarray(items)  # (n, k) points, (n, length[, d]) sequences, (n, H, W) problems
+    if variant == "program":  # full batch: the NumPy variant on the whole workload
         fn = _load_program(spec["program_numpy"])
+        columns = [grid[:, i] for i in range(grid.shape[1])] if columns_call else None
 
         def run_full() -> None:
-            fn(*columns)
+            fn(*columns) if columns is not None else fn(grid)
 
-        run_one = None
     else:
         import torch
 
-        from net2code.network import load
+        import net2code
+        from net2code.families import get
 
         torch.set_flush_denormal(True)
-        network = load(spec["network"])
-        grid = np.stack(columns, axis=1)  # (n, n_inputs)
-        readout = spec["readout"]
+        with open(spec["result"], encoding="utf-8") as handle:
+            result = json.load(handle)
+        run = get(spec["family"]).runner(net2code.load(spec["network"]), result)
+        if batch == "1":
+            return _loop(run, [grid[i : i + 1] for i in range(len(grid))], budget, star=False)
 
         def run_full() -> None:
-            network.read(grid, readout)
-
-        def run_one(i: int) -> None:
-            network.read(grid[i : i + 1], readout)
+            run(grid)
 
     baseline = _rss_mb()
-    if batch == "1":
-        assert run_one is not None
-        start = time.perf_counter()
-        done = 0
-        for i in range(n):
-            run_one(i)
-            done += 1
-            if done % 256 == 0 and time.perf_counter() - start > budget:
-                break
-        return _result(done, time.perf_counter() - start, baseline, repeats=1)
     run_full()  # warm-up
     repeats, start = 0, time.perf_counter()
     while True:
@@ -104,16 +106,16 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         repeats += 1
         if time.perf_counter() - start > min(budget, 1.0) or repeats >= 50:
             break
-    return _result(n * repeats, time.perf_counter() - start, baseline, repeats=repeats)
+    return _result(len(grid) * repeats, time.perf_counter() - start, baseline, repeats=repeats)
 
 
-def _result(points: int, seconds: float, baseline: float, repeats: int) -> dict[str, Any]:
+def _result(timed: int, seconds: float, baseline: float, repeats: int) -> dict[str, Any]:
     peak = _rss_mb()
     return {
-        "points_timed": points,
+        "timed": timed,
         "repeats": repeats,
         "seconds": seconds,
-        "points_per_s": points / seconds if seconds > 0 else float("inf"),
+        "per_s": timed / seconds if seconds > 0 else float("inf"),
         "peak_rss_mb": round(peak, 1),
         "rss_increase_mb": round(max(0.0, peak - baseline), 1),
     }

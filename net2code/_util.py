@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 
-def _umask_mode() -> int:
+def umask_mode() -> int:
     """The mode a plain open() would give a new file (mkstemp's files are private)."""
     mask = os.umask(0)
     os.umask(mask)
@@ -29,7 +29,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-        os.chmod(tmp, _umask_mode())
+        os.chmod(tmp, umask_mode())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -54,7 +54,10 @@ def staged_dir(final: Path) -> Iterator[Path]:
         yield tmp
         final.mkdir(parents=True, exist_ok=True)
         for item in tmp.iterdir():
-            os.replace(item, final / item.name)
+            target = final / item.name
+            if item.is_dir() and target.is_dir():
+                shutil.rmtree(target)  # a folder of outputs (figures/) is replaced whole
+            os.replace(item, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -62,7 +65,7 @@ def staged_dir(final: Path) -> Iterator[Path]:
 def versions() -> dict[str, str]:
     """Package versions that matter for reproducing a run."""
     out = {"python": platform.python_version()}
-    for name in ("net2code", "torch", "numpy", "safetensors"):
+    for name in ("net2code", "torch", "numpy", "safetensors", "onnx", "onnxruntime"):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -71,13 +74,15 @@ def versions() -> dict[str, str]:
 
 
 def device_info() -> dict[str, Any]:
-    import torch
+    """Where the run happened. torch's thread count only when torch is already loaded."""
+    import sys
 
+    torch = sys.modules.get("torch")
     return {
         "device": "cpu",
         "machine": platform.machine(),
         "processor": platform.processor() or platform.machine(),
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": torch.get_num_threads() if torch is not None else None,
         "cpu_count": os.cpu_count(),
     }
 

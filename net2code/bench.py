@@ -1,7 +1,9 @@
-"""Benchmark: the network against its emitted program, in one run, as ratios.
+"""Benchmark: the network against its emitted program, in one run, as ratios, for every family.
 
+The family says what to run both on (`Family.workload`: the finite domain's points, held-out
+sequences, or problems of the training size) and how the network answers (`run_network`).
 Each (variant, batch) pair runs in a fresh subprocess so that its peak RSS is its own: the
-network's includes the torch runtime it needs, the program's only what the program needs.
+network's includes the torch runtime it needs, the program's only what the program imports.
 """
 
 from __future__ import annotations
@@ -9,14 +11,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ._util import atomic_write_json, atomic_write_text, provenance
-from .domain import Domain
+from .emit import NUMPY_FILE, PROGRAM_FILE
 from .errors import Net2CodeError
-from .pipeline import NUMPY_FILE, PROGRAM_FILE, RESULT_FILE
 
 
 @dataclass(frozen=True)
@@ -43,36 +45,50 @@ def _run(spec: dict[str, Any], python: str) -> dict[str, Any]:
 
 
 def bench(
-    network_path: Path | str, program_dir: Path | str, config: BenchConfig | None = None
+    path: Path | str, program_dir: Path | str | None = None, config: BenchConfig | None = None
 ) -> dict[str, Any]:
-    """Throughput and peak memory of network vs program on the whole domain, batch 1 and full."""
+    """Throughput and peak memory of network and program on the family's workload, at batch
+    1 and full batch. `path` is an output folder with result.json (which names the network),
+    or the network itself with `program_dir` holding the program."""
+    from .families import get
+    from .network import load
+    from .result import read
+
     config = config or BenchConfig()
-    program_dir = Path(program_dir)
-    result_file = program_dir / RESULT_FILE
-    for needed in (program_dir / PROGRAM_FILE, program_dir / NUMPY_FILE, result_file):
-        if not needed.is_file():
-            raise Net2CodeError(f"{needed} is missing: run `net2code extract` first")
-    result = json.loads(result_file.read_text(encoding="utf-8"))
-    domain = Domain.parse(result["domain"])
-    if not domain.is_finite:
-        raise Net2CodeError(f"bench needs a finite domain to sweep; {domain.spec()!r} is a box")
-    base = {
-        "ranges": [[r.lo, r.hi] for r in domain.inputs],
-        "network": str(network_path),
-        "program": str(program_dir / PROGRAM_FILE),
-        "program_numpy": str(program_dir / NUMPY_FILE),
-        "max_seconds": config.max_seconds,
-        "readout": domain.readout or "argmax",
-    }
-    rows = []
-    for batch in ("1", "full"):
-        for variant in ("network", "program"):
-            measured = _run({**base, "variant": variant, "batch": batch}, config.python)
-            rows.append({"variant": variant, "batch": batch, **measured})
+    path = Path(path)
+    result_file, result = read(program_dir if program_dir is not None else path)
+    folder = result_file.parent
+    source = result["network"]["source"]
+    if (program_dir is not None and not path.is_dir()) or source is None:
+        source = str(path)  # the network given beside --program-dir
+    if not (folder / PROGRAM_FILE).is_file():
+        raise Net2CodeError(f"{folder / PROGRAM_FILE} is missing: run `net2code extract` first")
+    family = get(result["family"])
+    workload = family.workload(load(source), result)
+    with tempfile.TemporaryDirectory(prefix="net2code-bench-") as tmp:
+        items_file = None
+        if workload.items is not None:
+            items_file = str(Path(tmp) / "items.json")
+            Path(items_file).write_text(json.dumps(workload.items), encoding="utf-8")
+        base = {
+            "family": result["family"],
+            "network": str(source),
+            "result": str(result_file),
+            "program": str(folder / PROGRAM_FILE),
+            "program_numpy": str(folder / NUMPY_FILE) if (folder / NUMPY_FILE).is_file() else None,
+            "max_seconds": config.max_seconds,
+            "call": workload.call,
+            "ranges": workload.ranges,
+            "items": items_file,
+        }
+        rows = []
+        for batch in ("1", "full"):
+            for variant in ("network", "program"):
+                measured = _run({**base, "variant": variant, "batch": batch}, config.python)
+                rows.append({"variant": variant, "batch": batch, **measured})
     by = {(r["variant"], r["batch"]): r for r in rows}
     ratios = {
-        f"throughput_batch_{b}": by[("program", b)]["points_per_s"]
-        / by[("network", b)]["points_per_s"]
+        f"throughput_batch_{b}": by[("program", b)]["per_s"] / by[("network", b)]["per_s"]
         for b in ("1", "full")
     }
     ratios.update(
@@ -83,11 +99,13 @@ def bench(
         }
     )
     return {
-        "domain": domain.spec(),
-        "domain_size": domain.size,
-        "expression": result.get("expression"),
-        "verified": result.get("verified"),
-        "network": result.get("network", {}).get("description"),
+        "family": result["family"],
+        "domain": result["domain"]["spec"],
+        "unit": workload.unit,
+        "workload_size": workload.size,
+        "program": result["program"]["summary"],
+        "verified": result["verified"],
+        "network": result["network"]["description"],
         "rows": rows,
         "ratios": ratios,
         **provenance(None),
@@ -95,20 +113,21 @@ def bench(
 
 
 def render_bench_markdown(report: dict[str, Any], title: str = "net2code bench") -> str:
+    unit = report["unit"]
     lines = [
         f"# {title}",
         "",
-        f"Network: {report['network']}; program `{report['expression']}` "
-        f"(verified: {report['verified']}); domain `{report['domain']}` "
-        f"({report['domain_size']:,} points).",
+        f"Network: {report['network']} ({report['family']}); program `{report['program']}` "
+        f"(verified: {report['verified']}); {report['workload_size']:,} {unit} of "
+        f"`{report['domain']}`.",
         "",
-        "| variant | batch | points timed | points/s | peak RSS (MB) |",
+        f"| variant | batch | {unit} timed | {unit}/s | peak RSS (MB) |",
         "|---|---|---|---|---|",
     ]
     for row in report["rows"]:
         lines.append(
-            f"| {row['variant']} | {row['batch']} | {row['points_timed']:,} | "
-            f"{row['points_per_s']:,.0f} | {row['peak_rss_mb']:.1f} |"
+            f"| {row['variant']} | {row['batch']} | {row['timed']:,} | "
+            f"{row['per_s']:,.0f} | {row['peak_rss_mb']:.1f} |"
         )
     r = report["ratios"]
     lines += [

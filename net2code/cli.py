@@ -1,56 +1,343 @@
-"""The `net2code` command line: train, extract, verify, bench, demo.
+"""The `net2code` command line.
 
-Bad input ends with one line on stderr naming the value and the limit, and exit code 2.
+Two groups: the generic verbs that work on every family's runs and files (`extract`, `verify`,
+`bench`, `report`), and the zoo of built-in task families (`demo`, `train ...`, `data`,
+`suite`, `sweep`, `surgery`, `evaluate`). Errors are handled in one place, `main()`.
+
+Exit codes: 0 done; 1 not verified (`verify` found a disagreement, or `extract --strict` found
+no verified program); 2 bad input, with one line on stderr naming the value and the limit;
+130 interrupted.
 """
 
 from __future__ import annotations
 
-import functools
-import json
+import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from .errors import Net2CodeError
 
+EXIT_NOT_VERIFIED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # set by typer
+EPILOG = (
+    "Exit codes: 0 done; 1 not verified (verify, or extract --strict); 2 bad input (one line "
+    "on stderr); 130 interrupted."
+)
+CHECK = "Extract and check (every family)"
+ZOO = "Zoo: built-in tasks, their networks and experiments"
+
+
+class _Grouped(TyperGroup):
+    """Plain help (no markup, so brackets in help texts survive) with the commands listed
+    under their group's heading."""
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        groups: dict[str, list[tuple[str, str]]] = {}
+        width = formatter.width - 6 - max(len(name) for name in self.list_commands(ctx))
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is None or command.hidden:
+                continue
+            panel = getattr(command, "rich_help_panel", None) or ZOO
+            groups.setdefault(panel, []).append((name, command.get_short_help_str(width)))
+        for panel, rows in groups.items():
+            with formatter.section(panel):
+                formatter.write_dl(rows)
+
+
 app = typer.Typer(
+    cls=_Grouped,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     help="Turn a trained neural network into ordinary, verified code.",
+    epilog=EPILOG,
 )
-train_app = typer.Typer(no_args_is_help=True, help="Train a network on a built-in task.")
-app.add_typer(train_app, name="train")
+train_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Train a network on a built-in task."
+)
+app.add_typer(train_app, name="train", rich_help_panel=ZOO)
 
-F = TypeVar("F", bound=Callable[..., Any])
-
+# Options shared by several commands, declared once.
+Output = Annotated[Path, typer.Option("-o", "--output", help="Folder to write.")]
+MaybeOutput = Annotated[
+    Path | None, typer.Option("-o", "--output", help="Folder to write (default: beside PATH).")
+]
+Seed = Annotated[int, typer.Option(help="Seed (recorded in every output).")]
 NoProgress = Annotated[bool, typer.Option("--no-progress", help="Hide progress bars.")]
+Timeout = Annotated[float, typer.Option(help="Seconds for the program search.")]
+RunPath = Annotated[
+    Path,
+    typer.Argument(
+        help="A run folder, model.safetensors, .onnx or .pt2 file, or an output folder "
+        "holding result.json."
+    ),
+]
 
 
-def _friendly(func: F) -> F:
-    """Turn net2code's own errors into one line on stderr and exit code 2."""
+def _ints(option: str, text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise Net2CodeError(
+            f"{option} {text!r} is not a comma-separated list of integers"
+        ) from None
+    if not values:
+        raise Net2CodeError(f"{option} {text!r} names no values")
+    return values
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except Net2CodeError as exc:
-            typer.echo(f"net2code: error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            typer.echo("net2code: interrupted", err=True)
-            raise typer.Exit(130) from None
 
-    return wrapper  # type: ignore[return-value]
+def _floats(option: str, text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise Net2CodeError(f"{option} {text!r} is not a comma-separated list of numbers") from None
+    if not values:
+        raise Net2CodeError(f"{option} {text!r} names no values")
+    return values
+
+
+def _out_dir(path: Path, output: Path | None) -> Path:
+    if output is not None:
+        return output
+    return path if path.is_dir() else path.parent
+
+
+def _result_folder(path: Path) -> Path:
+    """The output folder a verb reads: PATH itself, or the folder beside a file."""
+    return path if path.is_dir() else path.parent
+
+
+# ------------------------------------------------------------------- extract and check
+@app.command(rich_help_panel=CHECK)
+def extract(
+    path: RunPath,
+    domain: Annotated[
+        str | None,
+        typer.Option(
+            help='Feed-forward: e.g. "a:0..58 b:0..58", "x1:bit x2:bit", "x:[-1,1] -> real".'
+        ),
+    ] = None,
+    strategy: Annotated[
+        list[str] | None,
+        typer.Option(help="Force a strategy (repeatable); each family has its own list."),
+    ] = None,
+    truth: Annotated[
+        str | None,
+        typer.Option(help="Recurrent: a preset name or a .py defining truth(xs), checked at 10L."),
+    ] = None,
+    sizes: Annotated[
+        str | None, typer.Option(help="Iterated: problem sizes to check at, e.g. 9,13,21.")
+    ] = None,
+    count: Annotated[int | None, typer.Option(help="Iterated: problems per size.")] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 when the program is not verified.")
+    ] = False,
+    output: MaybeOutput = None,
+    timeout: Timeout = 120.0,
+    seed: Seed = 0,
+    no_progress: NoProgress = False,
+) -> None:
+    """Extract the smallest program that reproduces the network, check it, write program.py.
+
+    Writes program.py, program_numpy.py (where there is one), result.json, report.md and
+    report.html. Family options (--domain, --truth, --sizes, --count) are refused by the
+    families that do not use them.
+    """
+    from .network import load
+    from .pipeline import extract as run_extract
+    from .strategies import family_of
+
+    if timeout <= 0:
+        raise Net2CodeError(f"--timeout {timeout} must be > 0 seconds")
+    for name in strategy or ():
+        family_of(name)  # unknown names fail before the network is loaded
+    network = load(path)
+    extraction = run_extract(
+        network,
+        domain,
+        strategies=strategy,
+        timeout=timeout,
+        truth=truth,
+        sizes=_ints("--sizes", sizes) if sizes else None,
+        count=count,
+        seed=seed,
+        progress=not no_progress,
+    )
+    folder = extraction.save(_out_dir(path, output))
+    typer.echo(extraction.summary_line())
+    for analysis in extraction.analyses.values():
+        typer.echo(f"  {analysis.summary()}")
+    written = sorted(p.name for p in folder.iterdir() if p.name in _written(extraction))
+    typer.echo(f"wrote {', '.join(written)} -> {folder}")
+    if strict and not extraction.verified:
+        raise typer.Exit(EXIT_NOT_VERIFIED)
+
+
+def _written(extraction: Any) -> set[str]:
+    from .pipeline import RESULT_FILE
+    from .report import HTML_FILE, REPORT_FILE
+
+    names = {*extraction.files, RESULT_FILE, REPORT_FILE, HTML_FILE}
+    for analysis in extraction.analyses.values():
+        names |= set(analysis.files)
+    return names
+
+
+@app.command(rich_help_panel=CHECK)
+def verify(
+    path: Annotated[
+        Path, typer.Argument(help="An output folder holding result.json and program.py.")
+    ],
+    program: Annotated[
+        Path | None,
+        typer.Option(help="program.py to check instead of the one in the folder."),
+    ] = None,
+    no_progress: NoProgress = False,
+) -> None:
+    """Re-run the checks that define `verified` on the emitted program; exit 1 if any differ.
+
+    The network is the one result.json names; the domain and options are those it records.
+    """
+    from .checks import is_verified
+    from .emit import NUMPY_FILE, PROGRAM_FILE, load_function
+    from .families import Options, get
+    from .network import load
+    from .result import read
+
+    result_file, result = read(_result_folder(path))
+    folder = result_file.parent
+    program_file = program or folder / PROGRAM_FILE
+    if not program_file.is_file():
+        raise Net2CodeError(f"program {str(program_file)!r} does not exist: run `net2code extract`")
+    source = program_file.read_text(encoding="utf-8")
+    try:
+        load_function(source)
+    except (SyntaxError, KeyError, NameError) as exc:
+        raise Net2CodeError(f"{program_file} does not define a valid program(): {exc}") from None
+    files = {PROGRAM_FILE: source}
+    if program is None and (folder / NUMPY_FILE).is_file():
+        files[NUMPY_FILE] = (folder / NUMPY_FILE).read_text(encoding="utf-8")
+    if result["network"]["source"] is None:
+        raise Net2CodeError(f"{result_file} names no network file to check against")
+    network = load(result["network"]["source"])
+    family = get(result["family"])
+    recorded = dict(result["options"])
+    feed_forward = result["family"] == "feed-forward"
+    options = Options(
+        domain=result["domain"]["spec"] if feed_forward else None,
+        truth=recorded.get("truth"),
+        sizes=tuple(recorded["sizes"]) if recorded.get("sizes") else None,
+        count=recorded.get("count"),
+        seed=recorded.get("seed", 0),
+    )
+    proof = next((c for c in result["checks"] if c["scope"] == "proved"), None)
+    evidence = {"proof": proof["proof"], "regions": proof["n"]} if proof else {}
+    domain = family.domain(network, options)
+    checks = family.checks(
+        network, domain, files, options, evidence=evidence, quick=True, progress=not no_progress
+    )
+    for check in checks:
+        typer.echo(f"{check.name}: {check.sentence()}")
+    ok = is_verified(checks)
+    typer.echo(f"{program_file}: {'verified' if ok else 'NOT verified'}")
+    if not ok:
+        raise typer.Exit(EXIT_NOT_VERIFIED)
+
+
+@app.command(rich_help_panel=CHECK)
+def bench(
+    path: RunPath,
+    program_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder with program.py and result.json, when PATH is the network."),
+    ] = None,
+    output: MaybeOutput = None,
+    max_seconds: Annotated[float, typer.Option(help="Time cap per measurement.")] = 20.0,
+) -> None:
+    """Throughput and peak memory, network vs program, at batch 1 and full batch."""
+    from .bench import BenchConfig, render_bench_markdown, write_bench
+    from .bench import bench as run_bench
+
+    if max_seconds <= 0:
+        raise Net2CodeError(f"--max-seconds {max_seconds} must be > 0")
+    report = run_bench(path, program_dir, BenchConfig(max_seconds=max_seconds))
+    write_bench(report, output or program_dir or _result_folder(path))
+    typer.echo(render_bench_markdown(report))
+
+
+@app.command(rich_help_panel=CHECK)
+def report(
+    path: Annotated[Path, typer.Argument(help="An output folder holding result.json.")],
+    compare: Annotated[
+        list[Path] | None,
+        typer.Option(help="Iterated: other evaluated runs to plot alongside; repeatable."),
+    ] = None,
+    size: Annotated[
+        int | None, typer.Option(help="Iterated: the size of the example problem.")
+    ] = None,
+) -> None:
+    """Remake report.md and report.html from result.json, with the family's figures."""
+    from .report import write_report
+
+    written = write_report(_result_folder(path), compare=compare, size=size)
+    typer.echo(f"wrote {written} and report.html")
+
+
+# ------------------------------------------------------------------------------- zoo
+@app.command(rich_help_panel=ZOO)
+def demo(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Run folder.")] = Path("runs/demo"),
+    seed: Seed = 0,
+    no_progress: NoProgress = False,
+) -> None:
+    """Train a p=59 addition transformer, extract and verify it, print the program and speed-up."""
+    from .bench import BenchConfig, write_bench
+    from .bench import bench as run_bench
+    from .network import load
+    from .pipeline import extract as run_extract
+    from .zoo.modular.train import TrainConfig, save_run, train
+
+    start = time.perf_counter()
+    config = TrainConfig(p=59, op="add", model="transformer", attention_rate=1.0, seed=seed)
+    typer.echo(f"[1/4] training a {config.model} on {config.task().name} (seed {seed}) ...")
+    result = train(config, progress=not no_progress)
+    save_run(result, output)
+    s = result.summary()
+    typer.echo(
+        f"      {s['steps']} steps, {s['seconds']}s; test accuracy {s['test_accuracy']:.4f}, "
+        f"all 3,481 pairs {s['full_domain_accuracy']:.4f}"
+    )
+    typer.echo("[2/4] extracting a program from the network alone (it never sees the labels) ...")
+    extraction = run_extract(load(output), timeout=120, progress=not no_progress)
+    extraction.save(output)
+    typer.echo(f"[3/4] {extraction.summary_line()}")
+    for analysis in extraction.analyses.values():
+        typer.echo(f"      {analysis.summary()}; see {output}/report.html")
+    typer.echo("[4/4] benchmarking network vs program ...")
+    measured = run_bench(output, config=BenchConfig(max_seconds=10))
+    write_bench(measured, output)
+    typer.echo("")
+    typer.echo((extraction.python_source or "").rstrip())
+    typer.echo("")
+    r = measured["ratios"]
+    typer.echo(
+        f"speed-up of program.py over the network: {r['throughput_batch_1']:,.0f}x at batch 1, "
+        f"{r['throughput_batch_full']:,.1f}x at full batch (program_numpy.py); "
+        f"peak memory {r['peak_rss_batch_1']:.0f}x smaller"
+    )
+    typer.echo(f"outputs in {output}/ ; total {time.perf_counter() - start:.0f}s")
 
 
 @train_app.command("modular")
-@_friendly
 def train_modular(
-    output: Annotated[Path, typer.Option("-o", "--output", help="Run folder to write.")],
+    output: Output,
     op: Annotated[
         str, typer.Option(help="add, sub, mul, ... or an expression in a and b.")
     ] = "add",
@@ -59,7 +346,7 @@ def train_modular(
     attention_rate: Annotated[float, typer.Option(help="Alpha in [0, 1] (transformer).")] = 1.0,
     d_model: Annotated[int, typer.Option(help="Embedding width.")] = 128,
     d_mlp: Annotated[int | None, typer.Option(help="MLP width (default 4*d_model).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed for init and split.")] = 0,
+    seed: Seed = 0,
     train_fraction: Annotated[
         float, typer.Option(help="Share of the p*p pairs to train on.")
     ] = 0.8,
@@ -72,7 +359,7 @@ def train_modular(
     no_progress: NoProgress = False,
 ) -> None:
     """Train on op(a, b) mod p and save a safetensors checkpoint with its config."""
-    from .train import TrainConfig, save_run, train
+    from .zoo.modular.train import TrainConfig, save_run, train
 
     config = TrainConfig(
         p=p,
@@ -99,9 +386,8 @@ def train_modular(
 
 
 @train_app.command("rnn")
-@_friendly
 def train_rnn_command(
-    output: Annotated[Path, typer.Option("-o", "--output", help="Run folder to write.")],
+    output: Output,
     data: Annotated[
         Path | None, typer.Option(help="An .npz with x (n, L[, d]) and y (n, L).")
     ] = None,
@@ -118,24 +404,23 @@ def train_rnn_command(
     width: Annotated[int, typer.Option(help="Hidden width of the MLPs f and g.")] = 32,
     max_steps: Annotated[int, typer.Option(help="Adam steps per hidden size at most.")] = 3000,
     sequences: Annotated[int, typer.Option(help="Sequences to generate with --task.")] = 20_000,
-    seed: Annotated[int, typer.Option(help="Seed for init, split and --task data.")] = 0,
+    seed: Seed = 0,
     no_progress: NoProgress = False,
 ) -> None:
     """Train an RNN h_t = f([h_{t-1}, x_t]), y_t = g(h_t) on sequence data (MIPS)."""
-    from .sequence.data import load_npz, validate
-    from .sequence.tasks import get_task
-    from .sequence.train import RNNTrainConfig, save_rnn_run, train_rnn
+    from .zoo.sequence.data import load_npz, validate
+    from .zoo.sequence.tasks import get_task
+    from .zoo.sequence.train import RNNTrainConfig, save_rnn_run, train_rnn
 
     if (data is None) == (task is None):
         raise Net2CodeError("give exactly one of --data FILE.npz and --task NAME")
-    try:
-        size_list = tuple(int(v) for v in sizes.split(",") if v.strip())
-    except ValueError:
-        raise Net2CodeError(
-            f"--sizes {sizes!r} is not a comma-separated list of integers"
-        ) from None
     config = RNNTrainConfig(
-        hidden=hidden, width=width, search=search, sizes=size_list, max_steps=max_steps, seed=seed
+        hidden=hidden,
+        width=width,
+        search=search,
+        sizes=_ints("--sizes", sizes),
+        max_steps=max_steps,
+        seed=seed,
     )
     if task is not None:
         preset = get_task(task)
@@ -156,20 +441,8 @@ def train_rnn_command(
     )
 
 
-def _ints(option: str, text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise Net2CodeError(
-            f"{option} {text!r} is not a comma-separated list of integers"
-        ) from None
-    if not values:
-        raise Net2CodeError(f"{option} {text!r} names no values")
-    return values
-
-
 def _train_thinking(task: str, output: Path, size: int, **options: Any) -> None:
-    from .thinking.train import ThinkTrainConfig, train_thinking
+    from .zoo.thinking.train import ThinkTrainConfig, train_thinking
 
     no_progress = options.pop("no_progress")
     recall = not options.pop("no_recall")
@@ -198,15 +471,13 @@ ModelKind = Annotated[
 MaxMinutes = Annotated[
     float | None, typer.Option(help="Stop early after this many minutes (recorded).")
 ]
-Seed = Annotated[int, typer.Option(help="Seed for init and data.")]
 Lr = Annotated[float, typer.Option(help="Adam learning rate.")]
 Warmup = Annotated[int, typer.Option(help="Linear learning-rate warmup steps.")]
 
 
 @train_app.command("maze")
-@_friendly
 def train_maze(
-    output: Annotated[Path, typer.Option("-o", "--output", help="Run folder to write.")],
+    output: Output,
     size: Annotated[int, typer.Option(help="Maze size n (odd); the grid is n + 2 pixels.")] = 9,
     width: Width = 32,
     max_iters: MaxIters = 20,
@@ -242,9 +513,8 @@ def train_maze(
 
 
 @train_app.command("prefix-sums")
-@_friendly
 def train_prefix_sums(
-    output: Annotated[Path, typer.Option("-o", "--output", help="Run folder to write.")],
+    output: Output,
     bits: Annotated[int, typer.Option(help="Training string length.")] = 32,
     width: Width = 64,
     max_iters: MaxIters = 30,
@@ -279,8 +549,109 @@ def train_prefix_sums(
     )
 
 
-@app.command()
-@_friendly
+@app.command(rich_help_panel=ZOO)
+def data(
+    task: Annotated[str, typer.Argument(help="A MIPS preset, e.g. Binary_Addition.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The .npz to write.")],
+    sequences: Annotated[int, typer.Option(help="How many sequences.")] = 20_000,
+    length: Annotated[int, typer.Option(help="Steps per sequence.")] = 10,
+    seed: Seed = 0,
+) -> None:
+    """Write a preset's data file (x, y) for `net2code train rnn --data`."""
+    from .zoo.sequence.data import save_npz
+    from .zoo.sequence.tasks import get_task
+
+    preset = get_task(task)
+    if sequences < 10 or length < 1:
+        raise Net2CodeError(f"--sequences {sequences} must be >= 10 and --length {length} >= 1")
+    x, y = preset.generate(sequences, length, seed)
+    save_npz(output, x, y)
+    typer.echo(f"{preset.name}: x {x.shape}, y {y.shape} -> {output}")
+
+
+@app.command(rich_help_panel=ZOO)
+def suite(
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Folder for the table and runs.")
+    ] = Path("runs/suite"),
+    tasks: Annotated[
+        str | None, typer.Option(help="Comma-separated preset names (default: all 22).")
+    ] = None,
+    jobs: Annotated[int, typer.Option(help="Parallel workers.")] = 2,
+    seed: Seed = 0,
+    no_progress: NoProgress = False,
+) -> None:
+    """Train, extract and check every MIPS sequence task; write suite.md and suite.json."""
+    from .zoo.sequence.suite import SuiteConfig, render, run_suite, solved
+    from .zoo.sequence.tasks import TASKS
+
+    names = tuple(t.strip() for t in tasks.split(",")) if tasks else tuple(TASKS)
+    rows = run_suite(
+        SuiteConfig(tasks=names, n_jobs=jobs, seed=seed), output, progress=not no_progress
+    )
+    typer.echo(render(rows, 0.0).rsplit("\n\n", 1)[0])
+    typer.echo(f"{sum(solved(r) for r in rows)} of {len(rows)} solved -> {output}/suite.md")
+
+
+@app.command(rich_help_panel=ZOO)
+def sweep(
+    output: Output,
+    attention_rates: Annotated[
+        str, typer.Option(help="Comma-separated alphas.")
+    ] = "0,0.2,0.4,0.6,0.8,1",
+    widths: Annotated[str, typer.Option(help="Comma-separated d_model values.")] = "32,64",
+    seeds: Annotated[str, typer.Option(help="Comma-separated seeds.")] = "0,1",
+    p: Annotated[int, typer.Option("--p", help="The modulus.")] = 59,
+    max_steps: Annotated[int, typer.Option(help="Steps per run at most.")] = 4000,
+    min_steps: Annotated[int, typer.Option(help="Steps per run at least.")] = 2000,
+    jobs: Annotated[int, typer.Option(help="Parallel workers (-1: every core).")] = -1,
+    backend: Annotated[
+        str, typer.Option(help="joblib backend: loky, threading, dask, ray.")
+    ] = "loky",
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
+    no_progress: NoProgress = False,
+) -> None:
+    """Train and classify many transformers (attention rate x width x seed) in parallel."""
+    from .zoo.modular.sweep import SweepConfig, class_fractions
+    from .zoo.modular.sweep import sweep as run_sweep
+
+    config = SweepConfig(
+        attention_rates=_floats("--attention-rates", attention_rates),
+        widths=_ints("--widths", widths),
+        seeds=_ints("--seeds", seeds),
+        p=p,
+        max_steps=max_steps,
+        min_steps=min_steps,
+        n_jobs=jobs,
+        backend=backend,
+    )
+    rows = run_sweep(config, output, scheduler=scheduler, progress=not no_progress)
+    for rate, fractions in class_fractions(rows).items():
+        typer.echo(f"alpha {rate:g}: " + ", ".join(f"{k} {v:.2f}" for k, v in fractions.items()))
+    typer.echo(f"{len(rows)} runs -> {output}/sweep.md, sweep.csv, sweep.json, phase.png")
+
+
+@app.command(rich_help_panel=ZOO)
+def surgery(
+    path: Annotated[Path, typer.Argument(help="A run folder of a modular-addition network.")],
+    p: Annotated[int, typer.Option("--p", help="The new modulus p'.")],
+    output: Output,
+) -> None:
+    """Move the network's algorithm to Z_p': a program, and a rebuilt network, for p'."""
+    from .zoo.modular.surgery import run_surgery
+
+    result = run_surgery(path, p, output)
+    truth = next(c for c in result["checks"] if c["against"] == "truth")
+    rebuilt = next(c for c in result["checks"] if c["against"] == "network")
+    accuracy = result["feed-forward"]["surgery"]["network_accuracy"]
+    typer.echo(
+        f"program for p'={p}: correct on {truth['n_agree']:,}/{truth['n']:,} pairs against "
+        f"(a + b) mod p' (exhaustive); rebuilt network {100 * accuracy:.2f}% accurate on Z_{p}, "
+        f"agreeing with the program on {rebuilt['n_agree']:,} pairs -> {output}"
+    )
+
+
+@app.command(rich_help_panel=ZOO)
 def evaluate(
     path: Annotated[Path, typer.Argument(help="A DT-net run folder (net2code train maze ...).")],
     sizes: Annotated[
@@ -301,12 +672,9 @@ def evaluate(
     ] = False,
     no_progress: NoProgress = False,
 ) -> None:
-    """Extrapolation: exact match by size x test iterations -> eval.json, eval.md."""
-    from .thinking.run import EvaluateConfig, evaluate_run
-    from .thinking.train import is_thinking_run
+    """Extrapolation of a DT-net: exact match by size x test iterations -> eval.json, eval.md."""
+    from .zoo.thinking.evaluate import EvaluateConfig, evaluate_run, render_eval
 
-    if not is_thinking_run(path):
-        raise Net2CodeError(f"{path} is not a DT-net run folder (no config.json of a dt_net)")
     config = EvaluateConfig(
         sizes=_ints("--sizes", sizes) if sizes else None,
         iters=_ints("--iters", iters) if iters else None,
@@ -315,402 +683,23 @@ def evaluate(
         stop=not no_stop,
         error_correction=not no_error_correction,
     )
-    from .thinking.run import render_eval
-
     result = evaluate_run(path, config, progress=not no_progress)
     typer.echo(render_eval(result).rstrip())
     typer.echo(f"-> {path}/eval.json, {path}/eval.md")
 
 
-@app.command()
-@_friendly
-def report(
-    path: Annotated[Path, typer.Argument(help="A DT-net run folder.")],
-    compare: Annotated[
-        list[Path] | None,
-        typer.Option(help="Other evaluated runs to plot alongside (e.g. no recall); repeatable."),
-    ] = None,
-    size: Annotated[int | None, typer.Option(help="Size of the example problem.")] = None,
-) -> None:
-    """Pictures and tables: a maze, the network thinking, prediction vs label, accuracy plot."""
-    from .thinking.report import render_report
-    from .thinking.train import is_thinking_run
-
-    if not is_thinking_run(path):
-        raise Net2CodeError(f"{path} is not a DT-net run folder (no config.json of a dt_net)")
-    written = render_report(path, compare=compare, size=size)
-    typer.echo(f"wrote {written} (open it in any Markdown viewer)")
-
-
-@app.command()
-@_friendly
-def data(
-    task: Annotated[str, typer.Argument(help="A MIPS preset, e.g. Binary_Addition.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="The .npz to write.")],
-    sequences: Annotated[int, typer.Option(help="How many sequences.")] = 20_000,
-    length: Annotated[int, typer.Option(help="Steps per sequence.")] = 10,
-    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
-) -> None:
-    """Write a preset's data file (x, y) for `net2code train rnn --data`."""
-    from .sequence.data import save_npz
-    from .sequence.tasks import get_task
-
-    preset = get_task(task)
-    if sequences < 10 or length < 1:
-        raise Net2CodeError(f"--sequences {sequences} must be >= 10 and --length {length} >= 1")
-    x, y = preset.generate(sequences, length, seed)
-    save_npz(output, x, y)
-    typer.echo(f"{preset.name}: x {x.shape}, y {y.shape} -> {output}")
-
-
-@app.command()
-@_friendly
-def suite(
-    output: Annotated[
-        Path, typer.Option("-o", "--output", help="Folder for the table and runs.")
-    ] = Path("runs/suite"),
-    tasks: Annotated[
-        str | None, typer.Option(help="Comma-separated preset names (default: all 22).")
-    ] = None,
-    jobs: Annotated[int, typer.Option(help="Parallel workers.")] = 2,
-    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
-    no_progress: NoProgress = False,
-) -> None:
-    """Train, extract and verify every MIPS sequence task; write suite.md and suite.json."""
-    from .sequence.suite import SuiteConfig, render, run_suite, solved
-    from .sequence.tasks import TASKS
-
-    names = tuple(t.strip() for t in tasks.split(",")) if tasks else tuple(TASKS)
-    rows = run_suite(
-        SuiteConfig(tasks=names, n_jobs=jobs, seed=seed), output, progress=not no_progress
-    )
-    typer.echo(render(rows, 0.0).rsplit("\n\n", 1)[0])
-    typer.echo(f"{sum(solved(r) for r in rows)} of {len(rows)} solved -> {output}/suite.md")
-
-
-def _is_rnn_run(path: Path) -> bool:
-    folder = path if path.is_dir() else path.parent
-    config = folder / "config.json"
-    if not config.is_file():
-        return False
-    try:
-        return json.loads(config.read_text(encoding="utf-8")).get("model", {}).get("kind") == "rnn"
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-        return False
-
-
-def _out_dir(path: Path, output: Path | None) -> Path:
-    if output is not None:
-        return output
-    return path if path.is_dir() else path.parent
-
-
-@app.command()
-@_friendly
-def extract(
-    path: Annotated[
-        Path, typer.Argument(help="A run folder, model.safetensors, .onnx or .pt2 file.")
-    ],
-    domain: Annotated[
-        str | None,
-        typer.Option(help='e.g. "a:0..58 b:0..58", "x1:bit x2:bit", "x:[-1,1] y:[-1,1] -> real".'),
-    ] = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Folder to write.")] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds for the program search.")] = 120.0,
-    strategy: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="Force a strategy (repeatable): boolean, dsl, tree, approx-tree, lookup."
-        ),
-    ] = None,
-    truth: Annotated[
-        str | None,
-        typer.Option(
-            help="RNN runs: a preset name or a .py defining truth(xs), checked at 10x length."
-        ),
-    ] = None,
-    sizes: Annotated[
-        str | None, typer.Option(help="DT-net runs: sizes to verify the rule at.")
-    ] = None,
-    count: Annotated[int, typer.Option(help="DT-net runs: problems per size.")] = 100,
-    no_progress: NoProgress = False,
-) -> None:
-    """Extract the smallest program that reproduces the network, verify it, emit program.py.
-
-    PATH is a net2code run folder, a model.safetensors, an ONNX file or a torch.export .pt2.
-    """
-    from .network import load
-    from .pipeline import extract as run_extract
-    from .pipeline import make_strategies
-
-    if timeout <= 0:
-        raise Net2CodeError(f"--timeout {timeout} must be > 0 seconds")
-    from .thinking.train import is_thinking_run
-
-    if is_thinking_run(path):
-        from .thinking.run import ExtractConfig, render_extract
-        from .thinking.run import extract_run as extract_thinking
-
-        config = ExtractConfig(sizes=_ints("--sizes", sizes) if sizes else None, count=count)
-        result = extract_thinking(path, output, config, progress=not no_progress)
-        typer.echo(render_extract(result).rstrip())
-        typer.echo(f"wrote program.py, result.json, extract.md -> {_out_dir(path, output)}")
-        return
-    if _is_rnn_run(path):
-        from .sequence.run import extract_run
-
-        result = extract_run(path, output, truth=truth, timeout=timeout)
-        status = "verified" if result["verified"] else "NOT verified"
-        typer.echo(
-            f"{result['kind']}: {result['description']}  [{status} at length "
-            f"{result['training_length']}: {100 * result['agreement']:.3f}% of steps agree; "
-            f"correct at 10x length: {result['correct_at_10L']}]"
-        )
-        typer.echo(f"wrote program.py, result.json, report.md -> {_out_dir(path, output)}")
-        return
-    make_strategies(strategy)  # unknown names fail before the network is loaded
-    network = load(path)
-    extraction = run_extract(
-        network, domain, strategies=strategy, timeout=timeout, progress=not no_progress
-    )
-    folder = extraction.save(_out_dir(path, output))
-    typer.echo(extraction.summary_line())
-    typer.echo(f"wrote program.py, program_numpy.py, result.json, report.md -> {folder}")
-
-
-@app.command()
-@_friendly
-def verify(
-    path: Annotated[
-        Path, typer.Argument(help="The run folder or model file the program came from.")
-    ],
-    program: Annotated[
-        Path | None, typer.Option(help="program.py to check (default: the one beside the run).")
-    ] = None,
-    domain: Annotated[str | None, typer.Option(help="Domain (default: from result.json).")] = None,
-) -> None:
-    """Re-check an emitted program.py against the network on every point; exit 1 if any differ."""
-    from .domain import Domain
-    from .emit import load_function
-    from .network import load
-    from .probe import probe
-    from .verify import percent, verify_scalar
-
-    program = program or _out_dir(path, None) / "program.py"
-    if not program.is_file():
-        raise Net2CodeError(
-            f"program {str(program)!r} does not exist: run `net2code extract` first"
-        )
-    network = load(path)
-    if domain is None:
-        result_file = program.parent / "result.json"
-        domain = json.loads(result_file.read_text())["domain"] if result_file.is_file() else None
-    dom = Domain.parse(domain) if domain else network.natural_domain
-    if not dom.is_finite:
-        raise Net2CodeError(
-            f"verify re-checks finite domains point by point; {dom.spec()!r} is a box "
-            "(see result.json for its proof and sampled check)"
-        )
-    behaviour = probe(network, dom)
-    try:
-        function = load_function(program.read_text(encoding="utf-8"))
-    except (SyntaxError, KeyError) as exc:
-        raise Net2CodeError(f"{program} does not define a valid program(): {exc}") from None
-    check = verify_scalar(function, behaviour, limit=len(behaviour.outputs))
-    n, agree = check["checked"], check["agree"]
-    status = "verified" if agree == n else "NOT verified"
-    typer.echo(f"{program}: {status}: {agree:,}/{n:,} points agree ({percent(agree, n)})")
-    if agree != n:
-        raise typer.Exit(1)
-
-
-@app.command()
-@_friendly
-def bench(
-    path: Annotated[Path, typer.Argument(help="The run folder or model file.")],
-    program_dir: Annotated[
-        Path | None, typer.Option(help="Folder with program.py and result.json (default: the run).")
-    ] = None,
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Where to write bench.*")
-    ] = None,
-    max_seconds: Annotated[float, typer.Option(help="Time cap per measurement.")] = 20.0,
-) -> None:
-    """Throughput and peak memory, network vs program, at batch 1 and full batch."""
-    from .bench import BenchConfig, render_bench_markdown, write_bench
-    from .bench import bench as run_bench
-
-    program_dir = program_dir or _out_dir(path, None)
-    report = run_bench(path, program_dir, BenchConfig(max_seconds=max_seconds))
-    write_bench(report, output or program_dir)
-    typer.echo(render_bench_markdown(report))
-
-
-@app.command()
-@_friendly
-def surgery(
-    path: Annotated[Path, typer.Argument(help="A run folder of a modular-addition network.")],
-    p: Annotated[int, typer.Option("--p", help="The new modulus p'.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write.")],
-) -> None:
-    """Move the network's algorithm to Z_p': a program, and a rebuilt network, for p'."""
-    from ._util import atomic_write_json, provenance, staged_dir
-    from .checkpoint import save_checkpoint
-    from .domain import MAX_DOMAIN_POINTS
-    from .emit import load_function
-    from .mechanism.analysis import analyse, logit_tensor
-    from .mechanism.faithful import emit_faithful, fit_faithful
-    from .mechanism.run import applies
-    from .mechanism.surgery import surgery as run_surgery
-    from .network import load
-    from .pipeline import extract as run_extract
-
-    if p < 2:
-        raise Net2CodeError(f"--p {p} is invalid: the new modulus must be >= 2")
-    if p * p > MAX_DOMAIN_POINTS:
-        raise Net2CodeError(
-            f"--p {p} gives {p * p:,} pairs, over the limit of {MAX_DOMAIN_POINTS:,}"
-        )
-    network = load(path)
-    extraction = run_extract(network, mechanism=False)
-    if not (extraction.verified and applies(network, extraction.program)):
-        raise Net2CodeError(
-            f"{path} does not compute (a + b) mod p (its program: "
-            f"{extraction.program.source if extraction.program else 'none'}); "
-            "surgery needs addition"
-        )
-    assert network.module is not None and network.vocab is not None
-    p_old = network.vocab
-    mechanism = analyse(network.module, p_old)
-    faithful = fit_faithful(mechanism, logit_tensor(network.module, p_old))
-    result = run_surgery(faithful, network.module, p)
-    header = [
-        f"Surgery by net2code: the {mechanism.kind} algorithm of {path} (p = {p_old}), moved to "
-        f"p' = {p}: circle angles 2*pi*k/{p_old} became 2*pi*k/{p}.",
-        f"Correct on {result.program_agreement * p * p:,.0f}/{p * p:,} pairs of Z_{p} "
-        "(against (a + b) mod p').",
-    ]
-    source = emit_faithful(result.program, header)
-    function = load_function(source)
-    emitted = sum(int(function(a, b) == (a + b) % p) for a in range(p) for b in range(p))
-    summary = {
-        "verified": emitted == p * p,
-        "agreement": emitted / (p * p),
-        "truth": "(a + b) mod p'",
-        "domain": f"a:0..{p - 1} b:0..{p - 1}",
-        "domain_size": p * p,
-        "program": "program.py",
-        "strategy": "surgery",
-        "mechanism": {"class": mechanism.kind, "frequencies": mechanism.frequencies},
-        **result.to_dict(),
-        "network": "network/ (embedding and unembedding refit at the new angles)",
-        **provenance(None),
-    }
-    module = result.network
-    with staged_dir(output) as tmp:
-        (tmp / "program.py").write_text(source, encoding="utf-8")
-        atomic_write_json(tmp / "result.json", summary)
-        save_checkpoint(tmp / "network", module, module.config, {"surgery": summary})  # type: ignore[arg-type]
-    status = "verified" if summary["verified"] else "NOT verified"
-    typer.echo(
-        f"program for p'={p}: {status}, {emitted:,}/{p * p:,} pairs correct; rebuilt network: "
-        f"{100 * result.network_accuracy:.2f}% accurate on Z_{p} -> {output}"
-    )
-
-
-@app.command()
-@_friendly
-def sweep(
-    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the table and plot.")],
-    attention_rates: Annotated[
-        str, typer.Option(help="Comma-separated alphas.")
-    ] = "0,0.2,0.4,0.6,0.8,1",
-    widths: Annotated[str, typer.Option(help="Comma-separated d_model values.")] = "32,64",
-    seeds: Annotated[str, typer.Option(help="Comma-separated seeds.")] = "0,1",
-    p: Annotated[int, typer.Option("--p", help="The modulus.")] = 59,
-    max_steps: Annotated[int, typer.Option(help="Steps per run at most.")] = 4000,
-    min_steps: Annotated[int, typer.Option(help="Steps per run at least.")] = 2000,
-    jobs: Annotated[int, typer.Option(help="Parallel workers (-1: every core).")] = -1,
-    backend: Annotated[
-        str, typer.Option(help="joblib backend: loky, threading, dask, ray.")
-    ] = "loky",
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
-    no_progress: NoProgress = False,
-) -> None:
-    """Train and classify many transformers (attention rate x width x seed) in parallel."""
-    from .sweep import SweepConfig, class_fractions
-    from .sweep import sweep as run_sweep
-
-    def numbers(text: str, kind: type) -> tuple:
-        try:
-            return tuple(kind(x) for x in text.split(",") if x.strip())
-        except ValueError:
-            raise Net2CodeError(
-                f"cannot read {text!r} as comma-separated {kind.__name__}s"
-            ) from None
-
-    config = SweepConfig(
-        attention_rates=numbers(attention_rates, float), widths=numbers(widths, int),
-        seeds=numbers(seeds, int), p=p, max_steps=max_steps, min_steps=min_steps, n_jobs=jobs,
-        backend=backend,
-    )  # fmt: skip
-    rows = run_sweep(config, output, scheduler=scheduler, progress=not no_progress)
-    for rate, fractions in class_fractions(rows).items():
-        typer.echo(f"alpha {rate:g}: " + ", ".join(f"{k} {v:.2f}" for k, v in fractions.items()))
-    typer.echo(f"{len(rows)} runs -> {output}/sweep.md, sweep.csv, sweep.json, phase.png")
-
-
-@app.command()
-@_friendly
-def demo(
-    output: Annotated[Path, typer.Option("-o", "--output", help="Run folder.")] = Path("runs/demo"),
-    seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
-    no_progress: NoProgress = False,
-) -> None:
-    """Train a p=59 addition transformer, extract and verify it, print the program and speed-up."""
-    from .bench import BenchConfig, write_bench
-    from .bench import bench as run_bench
-    from .network import load
-    from .pipeline import extract as run_extract
-    from .train import TrainConfig, save_run, train
-
-    start = time.perf_counter()
-    config = TrainConfig(p=59, op="add", model="transformer", attention_rate=1.0, seed=seed)
-    typer.echo(f"[1/4] training a {config.model} on {config.task().name} (seed {seed}) ...")
-    result = train(config, progress=not no_progress)
-    save_run(result, output)
-    s = result.summary()
-    typer.echo(
-        f"      {s['steps']} steps, {s['seconds']}s; test accuracy {s['test_accuracy']:.4f}, "
-        f"all 3,481 pairs {s['full_domain_accuracy']:.4f}"
-    )
-    typer.echo("[2/4] extracting a program from the network alone (it never sees the labels) ...")
-    extraction = run_extract(load(output), timeout=120, progress=not no_progress)
-    extraction.save(output)
-    typer.echo(f"[3/4] {extraction.summary_line()}")
-    if extraction.mechanism is not None:
-        mech = extraction.mechanism.mechanism
-        typer.echo(
-            f"      mechanism: {mech.kind} (key frequencies {mech.frequencies}; "
-            f"{'; '.join(mech.reasons)}); see {output}/report.html"
-        )
-    typer.echo("[4/4] benchmarking network vs program ...")
-    report = run_bench(output, output, BenchConfig(max_seconds=10))
-    write_bench(report, output)
-    typer.echo("")
-    typer.echo((extraction.python_source or "").rstrip())
-    typer.echo("")
-    r = report["ratios"]
-    typer.echo(
-        f"speed-up of program.py over the network: {r['throughput_batch_1']:,.0f}x at batch 1, "
-        f"{r['throughput_batch_full']:,.1f}x at full batch (program_numpy.py); "
-        f"peak memory {r['peak_rss_batch_1']:.0f}x smaller"
-    )
-    typer.echo(f"outputs in {output}/ ; total {time.perf_counter() - start:.0f}s")
-
-
 def main() -> None:
-    app(prog_name="net2code")
+    """Run the command line. Every error is handled here: net2code's own, and a file the
+    system will not let us read or write, become one line on stderr and exit 2 (typer handles
+    usage errors and exits, and turns an interrupt into exit 130)."""
+    try:
+        app(prog_name="net2code")
+    except Net2CodeError as exc:
+        typer.echo(f"net2code: error: {exc}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except OSError as exc:
+        typer.echo(f"net2code: error: {exc}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,11 @@
     "x:[-1,1] y:[-2.5,2.5]"      a real box (not enumerable: sampled, or proved per region)
     "x1:bit x2:bit -> bit"       a readout after "->": argmax | bit | round | real
 
+Each family has its domain type: `Domain` (points: finite or a real box) for feed-forward
+networks, `SequenceDomain` for recurrent ones, `ProblemDomain` for iterated ones. All three
+give `spec()` (one line), `kind` and `size` (the points, sequences or problems a check can
+enumerate; None where there is no end to them).
+
 Readouts turn the network's raw output vector into the value a program must reproduce:
 ``argmax`` (the class), ``bit`` (1 if the single logit is > 0), ``round`` (the nearest integer)
 or ``real`` (the value itself). The default is argmax for several outputs; for one output it
@@ -13,9 +18,11 @@ is bit on a finite domain and real on a box.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -121,6 +128,17 @@ class Domain:
         return tuple(r.name for r in self.inputs)
 
     @property
+    def kind(self) -> str:
+        return "finite" if self.is_finite else "box"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec(),
+            "kind": self.kind,
+            "size": self.size if self.is_finite else None,
+        }
+
+    @property
     def is_finite(self) -> bool:
         return all(isinstance(r, IntRange) for r in self.inputs)
 
@@ -168,3 +186,115 @@ class Domain:
         lows = np.array([r.lo for r in self.inputs], dtype=np.float64)
         highs = np.array([r.hi for r in self.inputs], dtype=np.float64)
         return lows, highs
+
+
+MAX_SEQUENCES = 1 << 20  # the most sequences an exhaustive check enumerates
+
+
+@dataclass(frozen=True)
+class SequenceDomain:
+    """Sequences whose steps take values in `inputs` (one range per component), with one output
+    per step read as `readout` (argmax, round or real).
+
+    `length` is the length the network was trained at; `exhaustive_length` the longest length
+    at which every sequence over the alphabet can be checked (at most MAX_SEQUENCES of them;
+    every shorter sequence is a prefix of one, and the networks are causal). Real components
+    have no alphabet to enumerate: then it is None.
+    """
+
+    inputs: tuple[IntRange | RealInterval, ...]
+    length: int
+    readout: str = "argmax"
+
+    def __post_init__(self) -> None:
+        if not self.inputs:
+            raise DomainError("a sequence domain needs at least one input per step")
+        if self.length < 1:
+            raise DomainError(f"sequence length {self.length} must be >= 1")
+        if self.readout not in ("argmax", "round", "real"):
+            raise DomainError(f"sequence readout {self.readout!r} must be argmax, round or real")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(r.name for r in self.inputs)
+
+    @property
+    def alphabet_size(self) -> int | None:
+        if not all(isinstance(r, IntRange) for r in self.inputs):
+            return None
+        return math.prod(r.size for r in self.inputs if isinstance(r, IntRange))
+
+    @property
+    def exhaustive_length(self) -> int | None:
+        k = self.alphabet_size
+        if k is None:
+            return None
+        n = 0
+        while n < self.length and k ** (n + 1) <= MAX_SEQUENCES:
+            n += 1
+        return n or None
+
+    @property
+    def kind(self) -> str:
+        return "sequences"
+
+    @property
+    def size(self) -> int | None:
+        n, k = self.exhaustive_length, self.alphabet_size
+        return None if n is None or k is None else k**n
+
+    def spec(self) -> str:
+        n = self.exhaustive_length or self.length
+        steps = " ".join(r.spec() for r in self.inputs)
+        return f"seq({steps}) len:1..{n} -> {self.readout}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"spec": self.spec(), "kind": self.kind, "size": self.size}
+
+    def symbols(self) -> np.ndarray:
+        """Every step value, the last component varying fastest.  # (k, d) int64"""
+        ranges = [range(int(r.lo), int(r.hi) + 1) for r in self.inputs]
+        return np.array(list(itertools.product(*ranges)), dtype=np.int64).reshape(
+            -1, len(self.inputs)
+        )
+
+    def enumerate(self, length: int) -> np.ndarray:
+        """Every sequence of `length` steps.  # (k^length, length, d) int64"""
+        symbols = self.symbols()
+        k = len(symbols)
+        if k**length > MAX_SEQUENCES:
+            raise DomainError(
+                f"{k}^{length} = {k**length:,} sequences exceed the limit of {MAX_SEQUENCES:,}"
+            )
+        index = np.indices((k,) * length).reshape(length, -1).T  # (k^length, length)
+        return symbols[index]
+
+
+@dataclass(frozen=True)
+class ProblemDomain:
+    """Problems an iterated network solves: n x n mazes or bit strings of n bits.
+
+    Every problem of `exhaustive_size` is checked (all mazes of that size, all strings of that
+    length); `sizes` are sampled, from the training size up.
+    """
+
+    problem: str  # "maze" or "bits"
+    exhaustive_size: int
+    exhaustive_count: int
+    sizes: tuple[int, ...]
+    train_size: int
+
+    @property
+    def kind(self) -> str:
+        return "problems"
+
+    @property
+    def size(self) -> int:
+        return self.exhaustive_count
+
+    def spec(self) -> str:
+        n = self.exhaustive_size
+        return f"maze:{n}x{n}" if self.problem == "maze" else f"bits:{n}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"spec": self.spec(), "kind": self.kind, "size": self.size}

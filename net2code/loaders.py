@@ -1,42 +1,60 @@
-"""Loading networks from files, never by unpickling.
+"""`load()`: one entry point for every network file, never by unpickling.
 
-* a net2code run folder or its `model.safetensors` (config.json beside it);
+* a net2code run folder, its `model.safetensors` or its `config.json`: the checkpoint registry
+  rebuilds whatever architecture config.json names (`net2code.checkpoint`);
 * ONNX (`.onnx`): `onnx` reads and checks the graph, `onnxruntime` runs it as the reference;
-* `torch.export` archives (`.pt2`).
+* `torch.export` archives (`.pt2`), with a dynamic batch axis or a fixed one.
 
-A pickled `.pt`/`.pth` model is refused with instructions to export it. Where a graph is a
-chain of Gemm/MatMul/Add/Relu (ONNX) or linear/relu (torch.export) ops, its layers are exposed.
+A graph must map (batch, n_inputs) to (batch, n_outputs) or (batch,); any other output shape is
+refused in one line rather than reinterpreted. A pickled `.pt`/`.pth` model is refused with
+instructions to export it. Where a graph is a chain of Gemm/MatMul/Add/Relu (ONNX) or
+linear/relu (torch.export) ops, its layers are exposed for the exact decision tree.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
+import warnings
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .errors import CheckpointError
-from .network import Network, layers_from_ops
+from .network import FeedForwardNetwork, Network, layers_from_ops
 
 EXPORT_HINT = (
     "export it instead: torch.export.save(torch.export.export(model, (example,)), 'model.pt2') "
-    "or torch.onnx.export(model, (example,), 'model.onnx')"
+    "or torch.onnx.export(model, (example,), 'model.onnx'); from Python, "
+    "net2code.from_module(model, n_inputs=..., n_classes=...) takes the module itself"
 )
+PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle")
 
 
 def load(path: Path | str) -> Network:
+    """The network in `path`: a run folder, .safetensors, .onnx or .pt2 (see the module doc)."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
     suffix = path.suffix.lower()
     if path.is_dir() or suffix in (".safetensors", ".json"):
-        return _load_run(path)
+        from .checkpoint import load_run
+
+        return load_run(path)
     if suffix == ".onnx":
         return _load_onnx(path)
     if suffix == ".pt2":
         return _load_pt2(path)
-    if suffix in (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle"):
+    if suffix == ".npz":
+        raise CheckpointError(
+            f"{path} is a NumPy data archive, not a network: pass a run folder, .safetensors, "
+            ".onnx or .pt2 (data files go to `net2code train rnn --data`)"
+        )
+    if suffix in PICKLE_SUFFIXES:
         _refuse_torch_file(path)
     head = path.read_bytes()[:4]
     if head.startswith(b"PK"):
@@ -47,49 +65,83 @@ def load(path: Path | str) -> Network:
     )
 
 
-def _load_run(path: Path) -> Network:
-    from .checkpoint import load_checkpoint
-    from .network import from_module
+def _first_line(exc: BaseException, limit: int = 200) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:limit]
 
-    checkpoint = load_checkpoint(path)
-    config = checkpoint.config
-    detail = f"d_model {config.d_model}, d_mlp {config.d_mlp}"
-    if config.kind == "transformer":
-        detail += f", {config.n_heads} heads, attention rate {config.attention_rate:g}"
-    return from_module(
-        checkpoint.model,
-        n_inputs=config.n_inputs,
-        n_classes=config.n_out,
-        vocab=config.vocab,
-        description=f"{config.kind} ({detail})",
-        source=str(checkpoint.path),
-    )
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence Python warnings and torch's loggers while a foreign file is read: the one line
+    net2code prints is the message."""
+    loggers = [logging.getLogger(name) for name in ("torch", "torch._export", "torch.export")]
+    levels = [logger.level for logger in loggers]
+    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        for logger in loggers:
+            logger.setLevel(logging.CRITICAL)
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels, strict=True):
+                logger.setLevel(level)
 
 
 def _refuse_torch_file(path: Path) -> None:
     """Say what a torch.save file holds without running its pickle code, then refuse it."""
     import pickle
-    import warnings
 
     import torch
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with _quiet():
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickler errors on corrupt bytes vary (IndexError, ...)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if "weights_only" in str(exc) or isinstance(exc, pickle.UnpicklingError):
             raise CheckpointError(
                 f"{path} is a pickled full model; net2code never unpickles a file: {EXPORT_HINT}"
             ) from None
-        raise CheckpointError(f"{path} is not a readable torch file ({first})") from None
+        raise CheckpointError(f"{path} is not a readable torch file ({_first_line(exc)})") from None
     kind = type(state).__name__
     raise CheckpointError(f"{path} holds only weights ({kind}), no architecture: {EXPORT_HINT}")
 
 
+def _outputs_per_point(shape: tuple[Any, ...], path: Path, what: str) -> int | None:
+    """n_outputs from an output shape (batch,) or (batch, k); None when k is not known yet.
+    Anything else is refused: no family claims it, and flattening would change its meaning."""
+    if len(shape) == 1:
+        return 1
+    if len(shape) == 2:
+        return shape[1] if isinstance(shape[1], int) else None
+    dims = ", ".join(str(d) for d in shape)
+    raise CheckpointError(
+        f"{path}: {what} has shape ({dims}); no family of networks takes it: a feed-forward "
+        "network gives (batch, n_outputs) or (batch,). Per-step outputs (batch, length, classes) "
+        "of a sequence network are not read from files yet"
+    )
+
+
+def _chunked(
+    run: Callable[[np.ndarray], np.ndarray], fixed_batch: int | None, n_inputs: int, dtype: Any
+) -> Callable[[np.ndarray], np.ndarray]:
+    """A forward pass over any number of points for a graph traced with a fixed batch size:
+    points go through in chunks of that size, the last one padded."""
+
+    def forward(points: np.ndarray) -> np.ndarray:
+        feed = np.ascontiguousarray(points, dtype=dtype)
+        if fixed_batch is None:
+            return run(feed)
+        parts = []
+        for i in range(0, len(feed), fixed_batch):
+            chunk = feed[i : i + fixed_batch]
+            pad = np.zeros((fixed_batch - len(chunk), n_inputs), dtype=dtype)
+            parts.append(np.asarray(run(np.concatenate([chunk, pad])))[: len(chunk)])
+        return np.concatenate(parts) if parts else np.zeros((0,))
+
+    return forward
+
+
 # ---------------------------------------------------------------------------- ONNX
-def _load_onnx(path: Path) -> Network:
+def _load_onnx(path: Path) -> FeedForwardNetwork:
     try:
         import onnx
         import onnxruntime as ort
@@ -97,19 +149,27 @@ def _load_onnx(path: Path) -> Network:
         raise CheckpointError(
             "reading ONNX needs the onnx and onnxruntime packages: pip install 'net2code[onnx]'"
         ) from None
+    ort.set_default_logger_severity(4)  # onnxruntime's messages go inside net2code's one line
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path} is empty or not ONNX (0 bytes)")
     try:
-        model = onnx.load(str(path))
-        onnx.checker.check_model(model)
+        with _quiet():
+            model = onnx.load(str(path))
+            if not model.graph.node and not model.graph.input:
+                raise ValueError("no graph")
+            onnx.checker.check_model(model)
     except Exception as exc:  # protobuf DecodeError, ValidationError, ...
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise CheckpointError(f"{path} is not a valid ONNX model: {first}") from None
+        raise CheckpointError(
+            f"{path} is empty or not a valid ONNX model: {_first_line(exc)}"
+        ) from None
+    options = ort.SessionOptions()
+    options.log_severity_level = 4
     try:
         session = ort.InferenceSession(
-            model.SerializeToString(), providers=["CPUExecutionProvider"]
+            model.SerializeToString(), options, providers=["CPUExecutionProvider"]
         )
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise CheckpointError(f"{path}: onnxruntime cannot run it: {first}") from None
+        raise CheckpointError(f"{path}: onnxruntime cannot run it: {_first_line(exc)}") from None
     inputs, outputs = session.get_inputs(), session.get_outputs()
     if len(inputs) != 1:
         raise CheckpointError(f"{path} has {len(inputs)} graph inputs; net2code needs exactly 1")
@@ -120,29 +180,30 @@ def _load_onnx(path: Path) -> Network:
             f"{path}: input {graph_input.name!r} has shape {shape}; expected (batch, n_inputs)"
         )
     n_inputs = shape[1]
-    out_shape = outputs[0].shape
-    n_outputs = out_shape[-1] if len(out_shape) >= 2 and isinstance(out_shape[-1], int) else 1
     is_int = "int" in graph_input.type
+    if not is_int and "float" not in graph_input.type:
+        raise CheckpointError(
+            f"{path}: input {graph_input.name!r} has type {graph_input.type}; "
+            "expected integers or floats"
+        )
     dtype = np.int64 if "int64" in graph_input.type else np.int32 if is_int else np.float32
-    fixed_batch = shape[0] if isinstance(shape[0], int) else None
+    fixed_batch = shape[0] if isinstance(shape[0], int) and shape[0] > 0 else None
 
-    def forward(points: np.ndarray) -> np.ndarray:
-        feed = np.ascontiguousarray(points, dtype=dtype)
-        if fixed_batch is None:
-            return session.run(None, {graph_input.name: feed})[0]
-        parts = []
-        for i in range(0, len(feed), fixed_batch):
-            chunk = feed[i : i + fixed_batch]
-            pad = np.zeros((fixed_batch - len(chunk), n_inputs), dtype=dtype)
-            parts.append(
-                session.run(None, {graph_input.name: np.concatenate([chunk, pad])})[0][: len(chunk)]
-            )
-        return np.concatenate(parts)
+    def run(feed: np.ndarray) -> np.ndarray:
+        try:
+            return np.asarray(session.run(None, {graph_input.name: feed})[0])
+        except Exception as exc:
+            raise CheckpointError(f"{path}: onnxruntime failed: {_first_line(exc)}") from None
 
+    forward = _chunked(run, fixed_batch, n_inputs, dtype)
+    n_outputs = _outputs_per_point(tuple(outputs[0].shape), path, f"output {outputs[0].name!r}")
+    if n_outputs is None:  # a dynamic width: ask the graph
+        probe = forward(np.zeros((fixed_batch or 1, n_inputs), dtype=dtype))
+        n_outputs = _outputs_per_point(probe.shape, path, f"output {outputs[0].name!r}") or 1
     weights = {init.name: onnx.numpy_helper.to_array(init) for init in model.graph.initializer}
     vocab = _onnx_vocab(model, weights) if is_int else None
     n_params = int(sum(w.size for w in weights.values()))
-    return Network(
+    return FeedForwardNetwork(
         forward=forward,
         n_inputs=n_inputs,
         n_outputs=n_outputs,
@@ -160,7 +221,7 @@ def _onnx_vocab(model: Any, weights: dict[str, np.ndarray]) -> int | None:
     for node in model.graph.node:
         if node.op_type == "Gather" and name in node.input:
             table = node.input[0]
-            if table in weights:
+            if table in weights and weights[table].ndim >= 1:
                 return int(weights[table].shape[0])
     return None
 
@@ -171,7 +232,7 @@ def _onnx_ops(model: Any, weights: dict[str, np.ndarray]) -> list[tuple[str, obj
     for node in model.graph.node:
         attrs = {a.name: a for a in node.attribute}
         if node.op_type == "Gemm":
-            if node.input[1] not in weights:
+            if node.input[1] not in weights or weights[node.input[1]].ndim != 2:
                 return [("other", None)]
             w = weights[node.input[1]].astype(np.float64)
             trans_b = attrs["transB"].i if "transB" in attrs else 0
@@ -183,11 +244,15 @@ def _onnx_ops(model: Any, weights: dict[str, np.ndarray]) -> list[tuple[str, obj
             w = alpha * (w if trans_b else w.T)  # (out, in)
             b = (
                 beta * weights[node.input[2]].astype(np.float64).reshape(-1)
-                if len(node.input) > 2 and node.input[2]
+                if len(node.input) > 2 and node.input[2] in weights
                 else np.zeros(w.shape[0])
             )
+            if b.size not in (1, w.shape[0]):
+                return [("other", None)]
             ops.append(("linear", (w, np.broadcast_to(b, (w.shape[0],)).copy())))
         elif node.op_type == "MatMul" and node.input[1] in weights:
+            if weights[node.input[1]].ndim != 2:
+                return [("other", None)]
             w = weights[node.input[1]].astype(np.float64).T
             ops.append(("linear", (w, np.zeros(w.shape[0]))))
         elif node.op_type == "Add" and any(i in weights for i in node.input):
@@ -197,6 +262,8 @@ def _onnx_ops(model: Any, weights: dict[str, np.ndarray]) -> list[tuple[str, obj
             if not ops or ops[-1][0] != "linear":
                 return [("other", None)]
             w, b = ops[-1][1]  # type: ignore[misc]
+            if bias.size not in (1, len(b)):
+                return [("other", None)]
             ops[-1] = ("linear", (w, b + bias))
         elif node.op_type == "Relu":
             ops.append(("relu", None))
@@ -208,7 +275,7 @@ def _onnx_ops(model: Any, weights: dict[str, np.ndarray]) -> list[tuple[str, obj
 
 
 # ---------------------------------------------------------------------------- torch.export
-def _load_pt2(path: Path) -> Network:
+def _load_pt2(path: Path) -> FeedForwardNetwork:
     import torch
 
     try:
@@ -216,16 +283,23 @@ def _load_pt2(path: Path) -> Network:
             raise ValueError("not a zip archive")
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
+        if any(name.endswith(".npy") for name in names):
+            raise CheckpointError(
+                f"{path} is a NumPy data archive (.npz), not a network: pass a run folder, "
+                ".safetensors, .onnx or .pt2"
+            )
         if any(name.endswith("data.pkl") for name in names) and not any(
             "serialized_exported_program" in name or name.endswith(".json") for name in names
         ):
             _refuse_torch_file(path)
-        program = torch.export.load(str(path))
+        with _quiet():
+            program = torch.export.load(str(path))
     except CheckpointError:
         raise
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise CheckpointError(f"{path} is not a readable torch.export archive: {first}") from None
+        raise CheckpointError(
+            f"{path} is not a readable torch.export archive: {_first_line(exc)}"
+        ) from None
     module = program.module()
     placeholders = [
         node
@@ -235,18 +309,29 @@ def _load_pt2(path: Path) -> Network:
     if len(placeholders) != 1:
         raise CheckpointError(f"{path} takes {len(placeholders)} inputs; net2code needs exactly 1")
     value = placeholders[0].meta.get("val")
-    if value is None or value.dim() != 2:
-        raise CheckpointError(f"{path}: the input is not a (batch, n_inputs) tensor")
+    if value is None or value.dim() != 2 or not isinstance(value.shape[1], int):
+        shape = None if value is None else tuple(value.shape)
+        raise CheckpointError(
+            f"{path}: the input has shape {shape}; expected a (batch, n_inputs) tensor"
+        )
     n_inputs = int(value.shape[1])
     dtype = value.dtype
-    with torch.no_grad():
-        probe = torch.zeros((2, n_inputs), dtype=dtype)
-        n_outputs = int(module(probe).reshape(2, -1).shape[1])
+    batch = value.shape[0]
+    fixed_batch = int(batch) if isinstance(batch, int) else None
 
-    def forward(points: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return module(torch.as_tensor(np.ascontiguousarray(points), dtype=dtype)).numpy()
+    def run(feed: np.ndarray) -> np.ndarray:
+        try:
+            with torch.no_grad():
+                return module(torch.as_tensor(feed, dtype=dtype)).detach().numpy()
+        except Exception as exc:
+            raise CheckpointError(
+                f"{path}: the exported program failed: {_first_line(exc)}"
+            ) from None
 
+    numpy_dtype = np.int64 if not dtype.is_floating_point else np.float32
+    forward = _chunked(run, fixed_batch, n_inputs, numpy_dtype)
+    probe = forward(np.zeros((fixed_batch or 2, n_inputs), dtype=numpy_dtype))
+    n_outputs = _outputs_per_point(probe.shape, path, "the output") or 1
     state = {**program.state_dict, **getattr(program, "constants", {})}
     vocab = None
     is_int = not dtype.is_floating_point
@@ -254,11 +339,12 @@ def _load_pt2(path: Path) -> Network:
         embeddings = [t for name, t in state.items() if "embed" in name and t.dim() == 2]
         vocab = int(embeddings[0].shape[0]) if embeddings else None
     n_params = int(sum(t.numel() for t in program.state_dict.values()))
-    return Network(
+    batch_note = f", traced at batch {fixed_batch}" if fixed_batch else ""
+    return FeedForwardNetwork(
         forward=forward,
         n_inputs=n_inputs,
         n_outputs=n_outputs,
-        description=f"torch.export program ({n_params:,} parameters)",
+        description=f"torch.export program ({n_params:,} parameters{batch_note})",
         vocab=vocab,
         source=str(path),
         layers=None if is_int else layers_from_ops(_fx_ops(program, state)),

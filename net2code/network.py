@@ -1,25 +1,32 @@
-"""A trained network as net2code sees it: a function from points to raw outputs.
+"""Networks as net2code sees them.
 
-Wherever the network is a chain of affine layers and ReLUs, `layers` exposes that chain for
-the white-box strategies (the exact decision tree).
+`Network` is what every loader returns: a description, where it came from and, for networks
+net2code can open up, the torch module. Each family of networks adds its own signature; the
+family registry (`net2code.families`) claims a network by that type. `FeedForwardNetwork`, a
+function from points to raw outputs, is the feed-forward family's; wherever it is a chain of
+affine layers and ReLUs, `layers` exposes that chain for the white-box strategies.
+
+torch is imported only when a module is wrapped or run, so `import net2code` stays light.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import nn
 
 from .domain import Domain, IntRange
-from .errors import DomainError
+from .errors import ConfigError, DomainError
+
+if TYPE_CHECKING:
+    from torch import nn
 
 NAMES = "abcdefghijklmnopqrstuvwxyz"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class AffineLayer:
     """y = weight @ x + bias, then ReLU if `relu`."""
 
@@ -27,9 +34,36 @@ class AffineLayer:
     bias: np.ndarray  # (out,) float64
     relu: bool
 
+    def __repr__(self) -> str:
+        out, inputs = self.weight.shape
+        return f"AffineLayer({inputs} -> {out}{', relu' if self.relu else ''})"
 
-@dataclass
+
+@dataclass(repr=False, kw_only=True)
 class Network:
+    """A loaded network. `run` is the run folder's config.json (architecture, training record);
+    strategies never read it."""
+
+    description: str
+    source: str | None = None
+    n_parameters: int = 0
+    module: Any = None  # the torch module, when there is one (white-box analyses)
+    architecture: str | None = None  # net2code's architecture kind, for its own networks
+    run: dict[str, Any] = field(default_factory=dict)
+
+    def signature(self) -> dict[str, Any]:
+        """The input/output contract, for result.json."""
+        return {}
+
+    def __repr__(self) -> str:
+        where = f", source={self.source!r}" if self.source else ""
+        return (
+            f"{type(self).__name__}({self.description!r}{where}, parameters={self.n_parameters:,})"
+        )
+
+
+@dataclass(repr=False, kw_only=True)
+class FeedForwardNetwork(Network):
     """`forward` maps points (n, n_inputs) to raw outputs (n, n_outputs).
 
     A token network (`vocab` set) takes integer tokens 0..vocab-1; any other takes reals.
@@ -38,16 +72,22 @@ class Network:
     forward: Callable[[np.ndarray], np.ndarray]
     n_inputs: int
     n_outputs: int
-    description: str
     vocab: int | None = None
-    source: str | None = None
     layers: tuple[AffineLayer, ...] | None = None
-    n_parameters: int = 0
-    module: nn.Module | None = None  # the torch module, when there is one (white-box analyses)
 
     @property
     def n_classes(self) -> int:
         return self.n_outputs
+
+    def signature(self) -> dict[str, Any]:
+        return {
+            "inputs": self.n_inputs,
+            "outputs": self.n_outputs,
+            "vocab": self.vocab,
+            "white_box_layers": None
+            if self.layers is None
+            else [list(layer.weight.shape) for layer in self.layers],
+        }
 
     @property
     def natural_domain(self) -> Domain:
@@ -115,8 +155,12 @@ class Network:
         return self.read(points, "argmax" if self.n_outputs > 1 else "bit")
 
 
-def _torch_forward(module: nn.Module, dtype: torch.dtype) -> Callable[[np.ndarray], np.ndarray]:
+def torch_forward(module: nn.Module, integer: bool) -> Callable[[np.ndarray], np.ndarray]:
+    """A NumPy-in, NumPy-out forward pass of `module` in eval mode, without gradients."""
+    import torch
+
     module.eval()
+    dtype = torch.int64 if integer else torch.float32
 
     def forward(points: np.ndarray) -> np.ndarray:
         with torch.no_grad():
@@ -127,23 +171,24 @@ def _torch_forward(module: nn.Module, dtype: torch.dtype) -> Callable[[np.ndarra
 
 def sequential_layers(module: nn.Module) -> tuple[AffineLayer, ...] | None:
     """The affine/ReLU chain of an nn.Sequential of Linear and ReLU modules, else None."""
+    from torch import nn
+
     if not isinstance(module, nn.Sequential):
         return None
     ops: list[tuple[str, object]] = []
     for layer in module:
         if isinstance(layer, nn.Linear):
-            ops.append(("linear", (layer.weight.detach().double().numpy(), _bias(layer))))
+            bias = (
+                np.zeros(layer.out_features)
+                if layer.bias is None
+                else layer.bias.detach().double().numpy()
+            )
+            ops.append(("linear", (layer.weight.detach().double().numpy(), bias)))
         elif isinstance(layer, nn.ReLU):
             ops.append(("relu", None))
         elif not isinstance(layer, nn.Flatten | nn.Identity):
             ops.append(("other", None))
     return layers_from_ops(ops)
-
-
-def _bias(linear: nn.Linear) -> np.ndarray:
-    if linear.bias is None:
-        return np.zeros(linear.out_features)
-    return linear.bias.detach().double().numpy()
 
 
 def layers_from_ops(ops: Sequence[tuple[str, object]]) -> tuple[AffineLayer, ...] | None:
@@ -179,11 +224,16 @@ def from_module(
     vocab: int | None = None,
     description: str = "",
     source: str | None = None,
-) -> Network:
-    """Wrap an in-memory torch module. With `vocab` it takes integer tokens, else reals."""
-    dtype = torch.int64 if vocab is not None else torch.float32
-    return Network(
-        forward=_torch_forward(module, dtype),
+) -> FeedForwardNetwork:
+    """Wrap an in-memory torch module that maps a (batch, n_inputs) tensor to (batch, n_classes)
+    outputs. With `vocab` it takes integer tokens 0..vocab-1, else reals."""
+    for name, value in (("n_inputs", n_inputs), ("n_classes", n_classes)):
+        if not isinstance(value, int) or value < 1:
+            raise ConfigError(f"from_module: {name}={value!r} must be a positive integer")
+    if vocab is not None and (not isinstance(vocab, int) or vocab < 1):
+        raise ConfigError(f"from_module: vocab={vocab!r} must be a positive integer or None")
+    return FeedForwardNetwork(
+        forward=torch_forward(module, integer=vocab is not None),
         n_inputs=n_inputs,
         n_outputs=n_classes,
         description=description or type(module).__name__,

@@ -1,311 +1,353 @@
-"""The pipeline, in order: load -> domain -> probe -> extract -> verify -> emit (-> bench/report).
+"""The pipeline, one function for every family of networks, in order:
 
-`extract()` runs it on an in-memory network; `extract_path()` starts from a file or run folder.
-Strategies are tried cheapest first; the first exact one wins.
+    load -> detect family -> domain -> observe -> search (strategies, cheapest first)
+    -> emit -> check -> analyses -> result (result.json, report.md, report.html)
+
+`extract()` runs it on a network in memory; `extract_path()` starts from a file or run folder.
+The family decides the domain, what to observe, which strategies to try and which checks
+define `verified`; everything else is shared (one program protocol, one emitter, one check
+record, one result schema, one report).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from ._util import Timer, atomic_write_json, provenance, staged_dir
-from .domain import Domain
-from .emit import emit_numpy, emit_python, load_function
+from .checks import Check, headline, is_verified, percent, verified_by
+from .emit import NUMPY_FILE, PROGRAM_FILE, emit
 from .errors import ConfigError
-from .extract.approx import ApproxTree, LookupTable
-from .extract.base import Behaviour, Candidate, Strategy
-from .extract.boolean import BooleanSearch
-from .extract.dsl import DSLSearch
-from .extract.tree import DecisionTree
-from .mechanism.run import MECHANISM_FILE, MechanismResult, applies, run_mechanism
+from .families import Family, Options, detect, refuse_unused
 from .network import Network, load
-from .probe import probe
-from .program import Program
-from .verify import Verification, percent, verify, verify_scalar
+from .strategies import for_family
+from .strategies.base import Candidate, Strategy
 
-PROGRAM_FILE = "program.py"
-NUMPY_FILE = "program_numpy.py"
 RESULT_FILE = "result.json"
-REPORT_FILE = "report.md"
-HTML_FILE = "report.html"
-BOX_CHECK_POINTS = 100_000
-
-STRATEGIES: dict[str, type] = {
-    "boolean": BooleanSearch,
-    "dsl": DSLSearch,
-    "tree": DecisionTree,
-    "approx-tree": ApproxTree,
-    "lookup": LookupTable,
-}
-# Cheapest first. On a finite domain a failed search is reported as such (with its best
-# candidate's agreement); the lookup table is there when asked for. On a real box the exact
-# tree comes first and a fitted tree, never called verified, is the fallback.
-DEFAULT_FINITE = ("boolean", "dsl", "tree")
-DEFAULT_BOX = ("tree", "approx-tree")
+SCHEMA_VERSION = 1
 
 
-def make_strategies(names: Sequence[str | Strategy] | None, finite: bool = True) -> list[Strategy]:
-    """Strategy objects from names (or objects); None gives the default order."""
-    out: list[Strategy] = []
-    for item in names or (DEFAULT_FINITE if finite else DEFAULT_BOX):
-        if isinstance(item, str):
-            if item not in STRATEGIES:
-                raise ConfigError(
-                    f"strategy {item!r} is unknown; choose from {', '.join(STRATEGIES)}"
-                )
-            out.append(STRATEGIES[item]())
-        else:
-            out.append(item)
-    return out
-
-
-@dataclass
+@dataclass(repr=False)
 class Extraction:
-    """Everything one extraction produced. `verified` is true only at 100% agreement on a
-    finite domain, or with a per-region proof on a box."""
+    """Everything one extraction produced; `to_dict()` is result.json."""
 
     network: Network
-    domain: Domain
+    family: Family
+    domain: Any
     candidate: Candidate
-    verification: Verification
-    scalar_check: dict[str, Any]
-    python_source: str | None
-    numpy_source: str | None
+    checks: list[Check]
+    files: dict[str, str]  # file name -> source: program.py, program_numpy.py, analysis files
+    options: Options
+    section: dict[str, Any] = field(default_factory=dict)
     tried: list[dict[str, Any]] = field(default_factory=list)
+    analyses: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
-    seed: int = 0
-    mechanism: MechanismResult | None = None
 
     @property
-    def program(self) -> Program | None:
+    def program(self) -> Any:
         return self.candidate.program
-
-    @property
-    def verified(self) -> bool:
-        return self.verification.verified
-
-    @property
-    def agreement(self) -> float:
-        return self.verification.agreement
 
     @property
     def strategy(self) -> str:
         return self.candidate.strategy
 
+    @property
+    def verified(self) -> bool:
+        return is_verified(self.checks)
+
+    @property
+    def verified_by(self) -> list[str]:
+        return verified_by(self.checks)
+
+    @property
+    def headline(self) -> Check | None:
+        return headline(self.checks)
+
+    @property
+    def agreement(self) -> float:
+        check = self.headline
+        return check.agreement if check else 0.0
+
+    def check(self, name: str) -> Check:
+        """The check called `name` (KeyError if none ran)."""
+        for c in self.checks:
+            if c.name == name:
+                return c
+        raise KeyError(f"no check {name!r}; ran: {', '.join(c.name for c in self.checks)}")
+
+    @property
+    def python_source(self) -> str | None:
+        return self.files.get(PROGRAM_FILE)
+
+    @property
+    def numpy_source(self) -> str | None:
+        return self.files.get(NUMPY_FILE)
+
+    @property
+    def figures(self) -> dict[str, bytes]:
+        return {name: png for a in self.analyses.values() for name, png in a.figures.items()}
+
     def summary_line(self) -> str:
-        v = self.verification
-        status = "verified" if self.verified else "NOT verified"
-        expression = self.program.source if self.program else "(none)"
-        if len(expression) > 120:
-            expression = expression[:117] + "..."
-        where = "points agree" if v.exhaustive else "sampled points agree"
-        return (
-            f"{expression}  [{status}: {v.n_agree:,}/{v.n_points:,} {where} "
-            f"({percent(v.n_agree, v.n_points)}), strategy {self.strategy}]"
-        )
+        return summary_line(self.to_dict())
+
+    def __repr__(self) -> str:
+        program = self.program.summary if self.program is not None else "no program"
+        status = "verified" if self.verified else "not verified"
+        return f"Extraction({self.family.name}: {program!r}, {status}, strategy {self.strategy})"
 
     def to_dict(self) -> dict[str, Any]:
-        v = self.verification
+        program = self.program
+        check = self.headline
         return {
-            "verified": self.verified,
-            "agreement": v.agreement,
-            "domain": self.domain.spec(),
-            "domain_size": self.domain.size if self.domain.is_finite else None,
-            "strategy": self.strategy,
-            "program": PROGRAM_FILE if self.python_source else None,
-            "program_numpy": NUMPY_FILE if self.numpy_source else None,
-            "expression": self.program.source if self.program else None,
-            "program_size": self.program.size if self.program else None,
+            "schema": SCHEMA_VERSION,
+            "family": self.family.name,
             "network": {
                 "description": self.network.description,
                 "source": self.network.source,
-                "n_inputs": self.network.n_inputs,
-                "n_outputs": self.network.n_outputs,
+                "architecture": self.network.architecture,
                 "parameters": self.network.n_parameters,
-                "white_box_layers": None
-                if self.network.layers is None
-                else [list(layer.weight.shape) for layer in self.network.layers],
+                "signature": self.network.signature(),
             },
-            "verification": {**v.to_dict(), "scalar_program": self.scalar_check},
-            "search": self.candidate.stats,
-            "strategies_tried": self.tried,
-            "mechanism": self.mechanism.to_dict() if self.mechanism else None,
+            "domain": self.domain.to_dict(),
+            "strategy": self.strategy,
+            "program": {
+                "file": PROGRAM_FILE if PROGRAM_FILE in self.files else None,
+                "numpy_file": NUMPY_FILE if NUMPY_FILE in self.files else None,
+                "entry": "program",
+                "kind": program.kind if program is not None else None,
+                "summary": program.summary if program is not None else None,
+                "size": program.size if program is not None else None,
+                "size_unit": program.size_unit if program is not None else None,
+            },
+            "verified": self.verified,
+            "verified_by": self.verified_by,
+            "agreement": check.agreement if check else 0.0,
+            "checks": [c.to_dict() for c in self.checks],
+            "search": {"strategies_tried": self.tried, "stats": _jsonable(self.candidate.stats)},
+            "options": self.options.to_dict(),
             "timings": self.timings,
-            **provenance(self.seed),
+            "provenance": provenance(self.options.seed),
+            self.family.name: _jsonable(self.section),
+            "analyses": {name: a.to_dict() for name, a in self.analyses.items()},
         }
 
     def save(self, folder: Path | str) -> Path:
-        """Write program.py, program_numpy.py, result.json and report.md; all or nothing."""
-        from .report import render_html, render_markdown
+        """Write the program files, result.json, report.md, report.html and any analysis
+        files and figures into `folder`: all or nothing."""
+        from .report import write
+        from .result import validate
 
         folder = Path(folder)
+        data = self.to_dict()
+        validate(data)
+        files = dict(self.files)
+        for analysis in self.analyses.values():
+            files.update(analysis.files)
         with staged_dir(folder) as tmp:
-            if self.python_source:
-                (tmp / PROGRAM_FILE).write_text(self.python_source, encoding="utf-8")
-            if self.numpy_source:
-                (tmp / NUMPY_FILE).write_text(self.numpy_source, encoding="utf-8")
-            atomic_write_json(tmp / RESULT_FILE, self.to_dict())
-            (tmp / REPORT_FILE).write_text(render_markdown(self), encoding="utf-8")
-            if self.mechanism is not None:
-                (tmp / MECHANISM_FILE).write_text(self.mechanism.source, encoding="utf-8")
-                (tmp / HTML_FILE).write_text(render_html(self), encoding="utf-8")
+            for name, source in files.items():
+                (tmp / name).write_text(source, encoding="utf-8")
+            atomic_write_json(tmp / RESULT_FILE, data)
+            write(tmp, data, files, self.figures)
         return folder
 
     def _repr_markdown_(self) -> str:
         from .report import render_markdown
 
-        return render_markdown(self)
+        return render_markdown(self.to_dict(), self.files)
 
     def _repr_html_(self) -> str:
         from .report import render_html
 
-        return render_html(self, standalone=False)
+        return render_html(self.to_dict(), self.files, figures=self.figures, standalone=False)
 
 
-def _header(network: Network, domain: Domain, candidate: Candidate, v: Verification) -> list[str]:
+def summary_line(result: dict[str, Any]) -> str:
+    """One line: the program, verified or not with the figure behind it, the strategy."""
+    summary = result["program"]["summary"] or "(no program)"
+    if len(summary) > 120:
+        summary = summary[:117] + "..."
+    checks = [Check.from_dict(c) for c in result["checks"]]
+    check = headline(checks)
+    status = "verified" if result["verified"] else "NOT verified"
+    figure = (
+        f"{check.n_agree:,}/{check.n:,} {check.unit} agree ({percent(check.n_agree, check.n)}, "
+        f"{check.scope})"
+        if check
+        else "no check ran"
+    )
+    return f"{summary}  [{status}: {figure}, strategy {result['strategy']}]"
+
+
+def header_lines(
+    network: Network, family: Family, domain: Any, candidate: Candidate, checks: list[Check]
+) -> list[str]:
+    """The docstring every emitted file starts with: what, from which network, which checks."""
+    program = candidate.program
     where = f" ({network.source})" if network.source else ""
-    size = f"{domain.size:,} points" if domain.is_finite else "a real box"
     lines = [
-        f"Extracted by net2code {__version__} from the network {network.description}{where}.",
-        f"Strategy: {candidate.strategy}. Domain: {domain.spec()} ({size}).",
+        f"{program.summary if program is not None else 'No program'}",
+        "",
+        f"Extracted by net2code {__version__} from the {family.name} network "
+        f"{network.description}{where}.",
+        f"Strategy: {candidate.strategy}. Domain: {domain.spec()}.",
     ]
-    if v.verified and v.exhaustive:
-        lines.append(
-            f"Agreement with the network: {v.n_agree:,}/{v.n_points:,} points (100%): "
-            "verified on every point of the domain."
-        )
-    elif v.verified:
-        lines.append(
-            "Verified on the whole box: proved equal per activation region, and "
-            f"{v.n_agree:,}/{v.n_points:,} random points agree."
-        )
+    if is_verified(checks):
+        lines.append("Verified: " + "; ".join(c.sentence() for c in checks if c.defining) + ".")
     else:
-        kind = "points" if v.exhaustive else "sampled points (not a proof)"
-        lines.append(
-            f"NOT VERIFIED. Agreement with the network: {v.n_agree:,}/{v.n_points:,} {kind} "
-            f"({percent(v.n_agree, v.n_points)}); result.json lists the inputs that disagree."
-        )
+        check = next((c for c in checks if c.against == "network" and not c.passed), None)
+        reason = check.sentence() if check else "no exhaustive or proved check holds"
+        lines.append(f"NOT VERIFIED: {reason}; result.json lists the inputs that disagree.")
+    others = [c for c in checks if not c.defining]
+    if others:
+        lines.append("Other checks:")
+        lines += [f"- {c.name}: {c.sentence()}." for c in others]
     return lines
 
 
-def _check_points(network: Network, domain: Domain, behaviour: Behaviour) -> Behaviour:
-    """The points verification runs on: the whole finite domain, or fresh box samples."""
-    if behaviour.exhaustive:
-        return behaviour
-    return probe(network, domain, samples=BOX_CHECK_POINTS, seed=1)
+def _jsonable(value: Any) -> Any:
+    """Numbers, strings, lists and dicts with string keys, for result.json."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def search(
+    family: Family,
+    observation: Any,
+    strategies: list[Strategy],
+    *,
+    timeout: float,
+    progress: bool,
+) -> tuple[Candidate, list[dict[str, Any]]]:
+    """Try the strategies in order; the first exact candidate that matches everything the
+    network was observed on wins, else the best-matching one."""
+    deadline = time.perf_counter() + timeout
+    tried: list[dict[str, Any]] = []
+    found: list[tuple[Candidate, float]] = []
+    for strategy in strategies:
+        reason = strategy.applicable(observation)
+        if reason is not None:
+            tried.append({"strategy": strategy.name, "skipped": reason})
+            continue
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            tried.append({"strategy": strategy.name, "skipped": "no time left"})
+            continue
+        start = time.perf_counter()
+        candidate = strategy.search(observation, timeout=left, progress=progress)
+        score = family.screen(observation, candidate) if candidate.program is not None else 0.0
+        tried.append(
+            {
+                "strategy": strategy.name,
+                "found": candidate.program is not None,
+                "exact": candidate.exact,
+                "agreement": score,
+                "seconds": round(time.perf_counter() - start, 3),
+            }
+        )
+        found.append((candidate, score))
+        if candidate.exact and score == 1.0:
+            break
+    if not found:
+        reasons = "; ".join(f"{t['strategy']}: {t['skipped']}" for t in tried)
+        raise ConfigError(f"no strategy applies to this network and domain ({reasons})")
+    best, _ = max(
+        found, key=lambda cs: (cs[0].exact and cs[1] == 1.0, cs[1], cs[0].program is not None)
+    )
+    return best, tried
 
 
 def extract(
     network: Network,
-    domain: Domain | str | None = None,
+    domain: Any = None,
     *,
     strategies: Sequence[str | Strategy] | None = None,
     timeout: float = 120.0,
+    truth: str | None = None,
+    sizes: Sequence[int] | None = None,
+    count: int | None = None,
+    seed: int = 0,
     progress: bool = False,
-    mechanism: bool = True,
+    analyses: bool = True,
     figures: bool = True,
 ) -> Extraction:
-    """Extract the smallest program that reproduces `network` on its domain.
+    """Extract the smallest program that reproduces `network` on its domain, and check it.
 
-    The extractor sees only the network and the domain. When no strategy finds an exact
-    program, the best-agreeing candidate is returned and `verified` is False. When the program
-    is modular addition on a net2code token network, `mechanism` also reads how the network
-    computes it (Clock or Pizza) and emits the faithful program.
+    The extractor sees only the network and its domain, never the task or the labels. When no
+    strategy finds an exact program the best-matching candidate is returned, and `verified` is
+    False. `domain` is for feed-forward networks, `truth` for recurrent ones, `sizes` and
+    `count` for iterated ones; a family refuses the options it does not use.
     """
     timer = Timer()
-    make_strategies(strategies)  # unknown names fail before anything runs
     if timeout <= 0:
         raise ConfigError(f"timeout={timeout} must be > 0 seconds")
-    with timer("domain"):
-        if domain is None:
-            domain = network.natural_domain
-        elif isinstance(domain, str):
-            domain = Domain.parse(domain)
-        domain.check_size()
-        network.check_domain(domain)
-    with timer("probe"):
-        behaviour: Behaviour = probe(network, domain)
-        domain = behaviour.domain or domain
-        checks = _check_points(network, domain, behaviour)
-    chosen = make_strategies(strategies, finite=domain.is_finite)
-    deadline = time.perf_counter() + timeout
-    tried: list[dict[str, Any]] = []
-    candidates: list[tuple[Candidate, Verification]] = []
-    with timer("search"):
-        for strategy in chosen:
-            reason = strategy.applicable(behaviour)
-            if reason is not None:
-                tried.append({"strategy": strategy.name, "skipped": reason})
-                continue
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                tried.append({"strategy": strategy.name, "skipped": "no time left"})
-                continue
-            candidate = strategy.search(behaviour, timeout=left, progress=progress)
-            check = verify(
-                None
-                if candidate.program is None
-                else load_function(emit_numpy(candidate.program, [])),
-                checks,
-                proof=candidate.proof,
-            )
-            tried.append(
-                {"strategy": strategy.name, "exact": candidate.exact, "agreement": check.agreement}
-            )
-            candidates.append((candidate, check))
-            if candidate.exact and check.agreement == 1.0:
-                break
-    if not candidates:
-        reasons = "; ".join(f"{t['strategy']}: {t.get('skipped')}" for t in tried)
-        raise ConfigError(f"no strategy applies to this network and domain ({reasons})")
-    best, verification = max(
-        candidates, key=lambda cv: (cv[1].verified, cv[1].agreement, cv[0].program is not None)
-    )
-    python_source = numpy_source = None
-    scalar: dict[str, Any] = {}
-    with timer("emit"):
-        if best.program is not None:
-            header = _header(network, domain, best, verification)
-            python_source = emit_python(best.program, header)
-            numpy_source = emit_numpy(best.program, header)
-    with timer("verify"):
-        if python_source is not None and numpy_source is not None:
-            # Re-check the final artefacts themselves: the vectorised file on every point,
-            # and the plain-Python file point by point.
-            verification = verify(load_function(numpy_source), checks, proof=best.proof)
-            scalar = verify_scalar(load_function(python_source), checks)
-            missed = scalar["checked"] - scalar["agree"]
-            if missed:  # program.py itself must agree too, or nothing is verified
-                verification = replace(
-                    verification,
-                    n_agree=min(verification.n_agree, verification.n_points - missed),
-                    method=f"{verification.method}; program.py disagreed on {missed:,} points",
-                )
-    mechanism_result = None
-    if mechanism and verification.verified and applies(network, best.program):
-        with timer("mechanism"):
-            mechanism_result = run_mechanism(
-                network, _header(network, domain, best, verification)[:1], figures=figures
-            )
-    return Extraction(
-        mechanism=mechanism_result,
-        network=network,
+    names = tuple(s for s in strategies if isinstance(s, str)) if strategies else None
+    options = Options(
         domain=domain,
-        candidate=best,
-        verification=verification,
-        scalar_check=scalar,
-        python_source=python_source,
-        numpy_source=numpy_source,
+        truth=truth,
+        sizes=None if sizes is None else tuple(sizes),
+        count=count,
+        strategies=names,
+        timeout=timeout,
+        seed=seed,
+    )
+    with timer("detect"):
+        family = detect(network)
+        refuse_unused(family, options)
+        for_family(family.name, (), names)  # a strategy of another family fails now
+    with timer("domain"):
+        dom = family.domain(network, options)
+        chosen = for_family(family.name, family.strategies(dom), strategies)
+    with timer("observe"):
+        observation = family.observe(network, dom, options, progress)
+    with timer("search"):
+        candidate, tried = search(family, observation, chosen, timeout=timeout, progress=progress)
+    with timer("emit"):
+        draft = emit(candidate.program, []) if candidate.program is not None else {}
+    with timer("check"):
+        evidence = {"proof": candidate.proof, "regions": candidate.stats.get("activation_regions")}
+        checks = family.checks(network, dom, draft, options, evidence=evidence, progress=progress)
+    files = {}
+    if candidate.program is not None:
+        files = emit(candidate.program, header_lines(network, family, dom, candidate, checks))
+    with timer("section"):
+        section = family.section(network, observation, candidate, options)
+    results: dict[str, Any] = {}
+    if analyses and is_verified(checks):
+        from .analyses import all_analyses
+
+        with timer("analyses"):
+            for analysis in all_analyses():
+                if analysis.applies(network, family.name, candidate.program):
+                    header = header_lines(network, family, dom, candidate, checks)[2:3]
+                    results[analysis.name] = analysis.run(network, header, figures=figures)
+    return Extraction(
+        network=network,
+        family=family,
+        domain=dom,
+        candidate=candidate,
+        checks=checks,
+        files=files,
+        options=options,
+        section=section,
         tried=tried,
+        analyses=results,
         timings=timer.timings,
     )
 
 
-def extract_path(path: Path | str, domain: Domain | str | None = None, **kwargs: Any) -> Extraction:
+def extract_path(path: Path | str, domain: Any = None, **kwargs: Any) -> Extraction:
     """Load a network from a run folder or file, then `extract` it."""
     return extract(load(path), domain, **kwargs)

@@ -1,6 +1,11 @@
-"""Programs as small expression trees over named inputs.
+"""Programs: the one `Program` protocol every strategy returns, and expression trees.
 
-Every node is an immutable tuple ``(kind, attribute, *children)``, so trees can be hashed,
+A program knows its source code (plain Python, and a NumPy variant where one makes sense), its
+size, and a one-line summary. Its entry point is always `program`. `emit.py` turns it into
+files with the same header for every family.
+
+Expression trees are the program type of the feed-forward family (and the formulas inside
+loops). Every node is an immutable tuple ``(kind, attribute, *children)``, so trees can be hashed,
 compared and rendered:
 
 ================  ==========================  ==========================================
@@ -24,11 +29,56 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 Expr = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Code:
+    """The code of one emitted file, without its module docstring: import lines, and the
+    top-level definitions (tables, helpers and `def program`)."""
+
+    imports: tuple[str, ...]
+    body: str
+
+
+@runtime_checkable
+class Program(Protocol):
+    """What every strategy returns and the emitter writes."""
+
+    @property
+    def kind(self) -> str:
+        """ "expression", "loop", "rule", "scan", ..."""
+        ...
+
+    @property
+    def summary(self) -> str:
+        """One line: the expression, the loop's update, or the rule's name."""
+        ...
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def size_unit(self) -> str:
+        """What `size` counts: "nodes", "lines", ..."""
+        ...
+
+    def usage(self) -> str:
+        """How to call `program`, for the emitted file's docstring."""
+        ...
+
+    def python(self) -> Code:
+        """Plain Python; `program` is the entry point."""
+        ...
+
+    def numpy(self) -> Code | None:
+        """The vectorised variant (a batch per call), or None where none makes sense."""
+        ...
+
 
 ARITHMETIC: dict[str, type[ast.operator]] = {
     "+": ast.Add,
@@ -268,8 +318,8 @@ def apply_binary(op: str, left: Any, right: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class Program:
-    """An extracted program: an expression over the domain's inputs, in their order.
+class ExpressionProgram:
+    """An expression over the domain's inputs, in their order: `program(a, b)`.
 
     `tables` holds named constant tables that `lookup` nodes index (the lookup strategy).
     """
@@ -277,14 +327,36 @@ class Program:
     expr: Expr
     inputs: tuple[str, ...]
     tables: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    kind: str = "expression"
 
     @property
     def source(self) -> str:
         return to_source(self.expr)
 
     @property
+    def summary(self) -> str:
+        return self.source
+
+    @property
     def size(self) -> int:
         return size(self.expr) + sum(len(values) for _, values in self.tables)
+
+    @property
+    def size_unit(self) -> str:
+        return "nodes"
+
+    def usage(self) -> str:
+        return f"Usage: program({', '.join(self.inputs)}), one input at a time."
+
+    def python(self) -> Code:
+        from .emit import expression_python
+
+        return expression_python(self)
+
+    def numpy(self) -> Code | None:
+        from .emit import expression_numpy
+
+        return expression_numpy(self)
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
         """Evaluate on points.  # points: (n, n_inputs) -> (n,)"""

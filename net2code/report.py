@@ -1,200 +1,243 @@
-"""Human-readable reports of an extraction."""
+"""One report for every family: `report.md`, and `report.html` rendered from the same Markdown
+(markdown-it) with the figures embedded. Both are made from result.json and the emitted files,
+so `net2code report` can remake them; the family and the analyses add their own sections."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
 
-if TYPE_CHECKING:
-    from .pipeline import Extraction
+from .checks import percent
+
+STYLE = (
+    "body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;}"
+    "table{border-collapse:collapse;margin:0.5em 0;}td,th{border:1px solid #ccc;padding:3px 8px;}"
+    "pre{background:#f6f6f6;padding:8px;overflow-x:auto;}img{max-width:100%;}"
+)
+MIME = {"png": "image/png", "gif": "image/gif"}
+REPORT_FILE = "report.md"
+HTML_FILE = "report.html"
+FIGURES_DIR = "figures"
 
 
-def render_markdown(extraction: Extraction) -> str:
-    from .verify import percent
+def _cell(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text.replace("|", "\\|").replace("\n", " ")
 
-    data = extraction.to_dict()
-    v = extraction.verification
-    domain = extraction.domain
-    size = f"{domain.size:,} points" if domain.is_finite else "a real box"
-    status = "**verified**" if extraction.verified else "**not verified**"
+
+def _disagreements(check: dict[str, Any]) -> list[str]:
+    rows = check["disagreements"]
+    if not rows:
+        return []
+    flat = [
+        {**({f"{k}": v for k, v in row["input"].items()} if "input" in row else {}),
+         **{k: v for k, v in row.items() if k != "input"}}
+        for row in rows
+    ]  # fmt: skip
+    columns = list(dict.fromkeys(k for row in flat for k in row))
+    lines = [
+        f"{check['n'] - check['n_agree']:,} {check['unit']} disagree in check "
+        f"`{check['name']}`; the first {len(rows)}:",
+        "",
+        "| " + " | ".join(columns) + " |",
+        "|" + "---|" * len(columns),
+    ]
+    lines += ["| " + " | ".join(_cell(row.get(c, "")) for c in columns) + " |" for row in flat]
+    return [*lines, ""]
+
+
+def _sections(result: dict[str, Any]) -> list[str]:
+    """What the family and the analyses add."""
+    from .analyses import ANALYSES, get
+    from .families import get as family
+
+    lines = family(result["family"]).report(result)
+    for name, data in result["analyses"].items():
+        if name in ANALYSES:
+            lines += get(name).report(data)
+    return lines
+
+
+def render_markdown(
+    result: dict[str, Any],
+    files: dict[str, str],
+    *,
+    figures: dict[str, str] | None = None,
+    extra: list[str] | None = None,
+) -> str:
+    """The report as Markdown; `figures` maps a figure's name to its path (or data URI)."""
+    network, domain, program = result["network"], result["domain"], result["program"]
+    status = "**verified**" if result["verified"] else "**not verified**"
+    size = f" ({domain['size']:,} {domain['kind']})" if domain["size"] else f" ({domain['kind']})"
+    where = f" from `{network['source']}`" if network["source"] else ""
     lines = [
         "# net2code extraction report",
         "",
-        f"Network: {extraction.network.description}"
-        + (f" from `{extraction.network.source}`" if extraction.network.source else ""),
+        f"Network: {network['description']}{where}; family **{result['family']}**.",
         "",
         "| | |",
         "|---|---|",
         f"| status | {status} |",
-        f"| agreement | {v.n_agree:,} / {v.n_points:,} ({percent(v.n_agree, v.n_points)}) |",
-        f"| domain | `{extraction.domain.spec()}` ({size}) |",
-        f"| strategy | {extraction.strategy} |",
-        f"| program size | {data['program_size']} nodes |",
-        f"| verification | {v.method} |",
-        *([f"| proof | {v.proof} |"] if v.proof else []),
+        *[f"| verified by | {_cell(text)} |" for text in result["verified_by"]],
+        f"| program | `{_cell(program['summary'] or 'none')}` "
+        + (f"({program['size']} {program['size_unit']}) |" if program["size"] else "|"),
+        f"| domain | `{_cell(domain['spec'])}`{size} |",
+        f"| strategy | {result['strategy']} |",
         "",
         "## Program",
         "",
         "```python",
-        (extraction.python_source or "# no program found").rstrip(),
+        (files.get(program["file"] or "", "") or "# no program found").rstrip(),
         "```",
         "",
-        "## Verification",
+        "## Checks",
+        "",
+        "| check | against | scope | agree | defines verified | what |",
+        "|---|---|---|---|---|---|",
+    ]
+    for check in result["checks"]:
+        lines.append(
+            f"| {check['name']} | {check['against']} | {check['scope']} | "
+            f"{check['n_agree']:,}/{check['n']:,} {check['unit']} "
+            f"({percent(check['n_agree'], check['n'])}) | "
+            f"{'yes' if check['defining'] else ''} | {_cell(check['description'])} |"
+        )
+    lines.append("")
+    for check in result["checks"]:
+        if check["proof"]:
+            lines += [f"Proof ({check['name']}): {check['proof']}.", ""]
+    failing = [c for c in result["checks"] if c["against"] == "network" and not c["passed"]]
+    lines += _disagreements(failing[0]) if failing else ["No input disagrees with the network.", ""]
+    lines += ["## Search", ""]
+    for tried in result["search"]["strategies_tried"]:
+        if "skipped" in tried:
+            lines.append(f"- {tried['strategy']}: skipped ({tried['skipped']})")
+        else:
+            lines.append(
+                f"- {tried['strategy']}: {'found' if tried['found'] else 'nothing found'}, "
+                f"{'exact' if tried['exact'] else 'not exact'}, matches the network on "
+                f"{100 * tried['agreement']:.2f}% of what was observed ({tried['seconds']} s)"
+            )
+    stats = {k: v for k, v in result["search"]["stats"].items() if k not in ("table", "by_count")}
+    if stats:
+        lines += [
+            "",
+            "Search statistics: "
+            + "; ".join(f"{k.replace('_', ' ')} {_cell(v)}" for k, v in stats.items())
+            + ".",
+        ]  # noqa: E501
+    lines.append("")
+    lines += _sections(result)
+    lines += extra or []
+    for name, link in (figures or {}).items():
+        caption = name.replace("_", " ")
+        lines += [f"![{caption}]({link})", "", f"*{caption}*", ""]
+    prov = result["provenance"]
+    lines += [
+        "## Provenance",
+        "",
+        f"- seed: {prov['seed']}",
+        f"- versions: {prov['versions']}",
+        f"- device: {prov['device']}",
+        f"- created: {prov['created']}",
+        f"- timings (s): {result['timings']}",
         "",
     ]
-    scalar = extraction.scalar_check
-    if scalar:
-        lines.append(
-            f"The plain-Python `program.py` was also run point by point on {scalar['checked']:,} "
-            f"points ({'all of them' if scalar['exhaustive'] else 'an even sample'}): "
-            f"{scalar['agree']:,} agree."
-        )
-        lines.append("")
-    if v.disagreements:
-        names = list(v.disagreements[0]["input"])
-        lines += [
-            f"{v.n_points - v.n_agree:,} inputs disagree; the first {len(v.disagreements)}:",
-            "",
-            "| " + " | ".join(names) + " | network | program |",
-            "|" + "---|" * (len(names) + 2),
-        ]
-        for row in v.disagreements:
-            values = " | ".join(str(row["input"][n]) for n in names)
-            lines.append(f"| {values} | {row['network']} | {row['program']} |")
-        lines.append("")
-    else:
-        lines += ["No input disagrees.", ""]
-    search = extraction.candidate.stats
-    lines += ["## Search", ""]
-    lines += [f"- {key.replace('_', ' ')}: {value}" for key, value in search.items()]
-    m = extraction.mechanism
-    if m is not None:
-        mech = m.mechanism
-        lines += ["", f"## Mechanism: {mech.kind}", "", f"Key frequencies: {mech.frequencies}.", ""]
-        lines += [f"- {reason}" for reason in mech.reasons]
-        lines += ["", "| metric | value |", "|---|---|"]
-        lines += [f"| {k.replace('_', ' ')} | {val:.4g} |" for k, val in mech.metrics.items()]
-        lines += [
-            "",
-            f"The faithful program `mechanism.py` agrees with the network on {m.scalar_agree:,} / "
-            f"{m.scalar_checked:,} pairs. Steps:",
-            "",
-            "| step | frequencies | forms | agreement | where it fails |",
-            "|---|---|---|---|---|",
-        ]
-        lines += [
-            f"| {h['step']} | {h['frequencies']} | {', '.join(h['forms'])} | "
-            f"{100 * h['agreement']:.2f}% | {h['where']} |"
-            for h in m.faithful.history
-        ]
-        lines.append("\nFigures are in `report.html`.")
-    lines += ["", "## Provenance", ""]
-    lines += [
-        f"- seed: {data['seed']}",
-        f"- versions: {data['versions']}",
-        f"- device: {data['device']}",
-    ]
-    lines += [f"- timings (s): {extraction.timings}", ""]
     return "\n".join(lines)
 
 
-def render_html(extraction: Extraction, standalone: bool = True) -> str:
-    """A standalone HTML report: figures embedded as PNG, the metrics, the programs and the
-    verification table. Also what Jupyter shows for an Extraction."""
-    import base64
-    import html
+def render_html(
+    result: dict[str, Any],
+    files: dict[str, str],
+    *,
+    figures: dict[str, bytes] | None = None,
+    extra: list[str] | None = None,
+    standalone: bool = True,
+) -> str:
+    """The same report as HTML, figures embedded; also what Jupyter shows for an Extraction."""
+    from markdown_it import MarkdownIt
 
-    from .verify import percent
-
-    v = extraction.verification
-    m = extraction.mechanism
-    esc = html.escape
-    source = extraction.network.source
-    expression = extraction.program.source if extraction.program else ""
-    status = "verified" if extraction.verified else "not verified"
-    parts = [
-        "<h1>net2code extraction report</h1>",
-        f"<p>Network: {esc(extraction.network.description)}"
-        + (f" from <code>{esc(source)}</code>" if source else "")
-        + "</p>",
-        "<table>",
-        f"<tr><th>status</th><td><b>{status}</b></td></tr>",
-        f"<tr><th>agreement</th><td>{v.n_agree:,} / {v.n_points:,} "
-        f"({percent(v.n_agree, v.n_points)})</td></tr>",
-        f"<tr><th>domain</th><td><code>{esc(extraction.domain.spec())}</code></td></tr>",
-        f"<tr><th>strategy</th><td>{esc(extraction.strategy)}</td></tr>",
-        f"<tr><th>program</th><td><code>{esc(expression)}</code></td></tr>",
-        "</table>",
-    ]
-    if m is not None:
-        mech = m.mechanism
-        reasons = "; ".join(esc(r) for r in mech.reasons)
-        parts += [
-            f"<h2>Mechanism: {esc(mech.kind)}</h2>",
-            f"<p>Key frequencies {mech.frequencies}. {reasons}.</p>",
-            "<table><tr><th>metric</th><th>value</th></tr>",
-            *(
-                f"<tr><td>{esc(k.replace('_', ' '))}</td><td>{val:.4g}</td></tr>"
-                for k, val in mech.metrics.items()
-            ),
-            "</table>",
-        ]
-        titles = {
-            "spectrum": "The embedding's Fourier spectrum",
-            "logits": "The correct-class logit over (s, d)",
-            "circles": "Circles: principal-component planes of the embedding, labelled by token",
-        }
-        for key, title in titles.items():
-            if key in m.figures:
-                data = base64.b64encode(m.figures[key]).decode("ascii")
-                parts += [
-                    f"<h3>{title}</h3>",
-                    f'<img alt="{key}" src="data:image/png;base64,{data}">',
-                ]
-        header = "".join(
-            f"<th>{h}</th>" for h in ("step", "frequencies", "forms", "agreement", "where it fails")
-        )
-        parts += [
-            "<h3>Faithful program (mechanism.py)</h3>",
-            f"<p>Its argmax agrees with the network on {m.scalar_agree:,} / "
-            f"{m.scalar_checked:,} pairs.</p>",
-            f"<table><tr>{header}</tr>",
-            *(
-                f"<tr><td>{esc(h['step'])}</td><td>{h['frequencies']}</td>"
-                f"<td>{', '.join(h['forms'])}</td><td>{100 * h['agreement']:.2f}%</td>"
-                f"<td>{esc(h['where'])}</td></tr>"
-                for h in m.faithful.history
-            ),
-            "</table>",
-            f"<pre>{esc(m.source)}</pre>",
-        ]
-    parts += [
-        "<h2>Program (program.py)</h2>",
-        f"<pre>{esc(extraction.python_source or '')}</pre>",
-        "<h2>Verification</h2>",
-        f"<p>{esc(v.method)}</p>",
-    ]
-    if v.disagreements:
-        names = list(v.disagreements[0]["input"])
-        parts.append(
-            "<table><tr>"
-            + "".join(f"<th>{esc(n)}</th>" for n in names)
-            + "<th>network</th><th>program</th></tr>"
-        )
-        for row in v.disagreements:
-            cells = "".join(f"<td>{row['input'][n]}</td>" for n in names)
-            parts.append(f"<tr>{cells}<td>{row['network']}</td><td>{row['program']}</td></tr>")
-        parts.append("</table>")
-    else:
-        parts.append("<p>No input disagrees.</p>")
-    body = "\n".join(parts)
+    embedded = {
+        name: f"data:{MIME.get(_kind(data), 'image/png')};base64,"
+        + base64.b64encode(data).decode("ascii")
+        for name, data in (figures or {}).items()
+    }
+    text = render_markdown(result, files, figures=embedded, extra=extra)
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
     if not standalone:
         return f"<div>{body}</div>"
-    style = (
-        "body{font-family:sans-serif;max-width:960px;margin:2em auto;}"
-        "table{border-collapse:collapse;}td,th{border:1px solid #ccc;padding:3px 8px;}"
-        "pre{background:#f6f6f6;padding:8px;overflow-x:auto;}"
-    )
+    title = html.escape(result["program"]["summary"] or "net2code report")
     return (
-        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>net2code report</title>'
-        f"<style>{style}</style></head><body>\n{body}\n</body></html>\n"
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title>'
+        f"<style>{STYLE}</style></head><body>\n{body}\n</body></html>\n"
     )
+
+
+def _kind(data: bytes) -> str:
+    return "gif" if data[:4] == b"GIF8" else "png"
+
+
+def write_report(
+    folder: Path,
+    *,
+    compare: list[Path] | None = None,
+    size: int | None = None,
+) -> Path:
+    """Remake report.md and report.html in an output folder from its result.json, the files
+    beside it, the figures already in figures/, and the family's own figures."""
+    from .emit import NUMPY_FILE, PROGRAM_FILE
+    from .errors import ConfigError
+    from .families import get
+    from .network import load
+    from .result import read
+
+    result_file, result = read(folder)
+    folder = result_file.parent
+    family = get(result["family"])
+    asked = {"compare": compare, "size": size}
+    for name, value in asked.items():
+        if value and name not in family.report_options:
+            raise ConfigError(f"--{name} is not used by the {family.name} family's report")
+    names = [PROGRAM_FILE, NUMPY_FILE]
+    for data in result["analyses"].values():
+        if isinstance(data.get("program"), str):
+            names.append(data["program"])
+    files = {n: (folder / n).read_text(encoding="utf-8") for n in names if (folder / n).is_file()}
+    figures = {
+        path.stem: path.read_bytes()
+        for path in sorted((folder / FIGURES_DIR).glob("*"))
+        if path.suffix in (".png", ".gif")
+    }
+    extra: list[str] = []
+    if family.report_options and result["network"]["source"]:
+        made, extra = family.figures(load(result["network"]["source"]), result, folder, **asked)
+        figures.update(made)
+    return write(folder, result, files, figures, extra)
+
+
+def write(
+    folder: Path,
+    result: dict[str, Any],
+    files: dict[str, str],
+    figures: dict[str, bytes],
+    extra: list[str] | None = None,
+) -> Path:
+    """Write figures/, report.md (linking them) and report.html (embedding them)."""
+    from ._util import atomic_write_text
+
+    links = {}
+    if figures:
+        (folder / FIGURES_DIR).mkdir(parents=True, exist_ok=True)
+        for name, data in figures.items():
+            path = folder / FIGURES_DIR / f"{name}.{_kind(data)}"
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+            links[name] = f"{FIGURES_DIR}/{path.name}"
+    report = folder / REPORT_FILE
+    atomic_write_text(report, render_markdown(result, files, figures=links, extra=extra))
+    atomic_write_text(folder / HTML_FILE, render_html(result, files, figures=figures, extra=extra))
+    return report

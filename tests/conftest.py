@@ -1,18 +1,58 @@
-"""Shared fixtures: small networks trained in seconds, used as the oracle."""
+"""Shared fixtures: the command line, small networks trained in seconds, and one hand-built
+network per family whose program is known (the oracle the conformance tests extract from)."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import torch
 
-from net2code import TrainConfig, train
-from net2code.train import TrainResult
-
 torch.set_num_threads(2)
 
+Run = Callable[..., subprocess.CompletedProcess[str]]
 
-def train_mlp(op: str, p: int, *, max_steps: int = 3000, seed: int = 0) -> TrainResult:
+
+def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "net2code", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def cli() -> Run:
+    """Run `net2code ARGS...` in a subprocess; returns the CompletedProcess."""
+    return _run
+
+
+def _one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert lines[0].startswith("net2code: error:"), lines[0]
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture(scope="session")
+def one_line_error() -> Callable[..., str]:
+    """Assert a refusal: exit 2 and one line on stderr holding every needle; returns it."""
+    return _one_line_error
+
+
+def train_mlp(op: str, p: int, *, max_steps: int = 3000, seed: int = 0):  # type: ignore[no-untyped-def]
     """A concatenated-embedding MLP fitted to op(a, b) mod p on all p*p pairs (under a second)."""
+    from net2code.zoo.modular.train import TrainConfig, train
+
     config = TrainConfig(
         p=p,
         op=op,
@@ -29,12 +69,47 @@ def train_mlp(op: str, p: int, *, max_steps: int = 3000, seed: int = 0) -> Train
 
 
 @pytest.fixture(scope="session")
-def add_run(tmp_path_factory: pytest.TempPathFactory):
+def mlp_trainer() -> Callable[..., object]:
+    """train_mlp(op, p, max_steps=..., seed=...) -> TrainResult."""
+    return train_mlp
+
+
+@pytest.fixture(scope="session")
+def add_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A saved run folder: the MLP trained on (a + b) mod 11."""
-    from net2code import save_run
+    from net2code.zoo.modular.train import save_run
 
     folder = tmp_path_factory.mktemp("runs") / "add11"
     result = train_mlp("add", 11)
     assert result.full_accuracy == 1.0
     save_run(result, folder)
     return folder
+
+
+# ------------------------------------------------------- one hand-built network per family
+@pytest.fixture(scope="session")
+def clock_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Feed-forward: a closed-form Clock network on Z_23 (frequencies 3, 7) as a run folder."""
+    from net2code.checkpoint import save_checkpoint
+    from net2code.zoo.modular.handbuilt import clock_network
+
+    folder = tmp_path_factory.mktemp("runs") / "clock23"
+    model = clock_network(23, [3, 7])
+    save_checkpoint(folder, model, model.config, {"training": {"hand_built": "clock"}})
+    return folder
+
+
+@pytest.fixture(scope="session")
+def parity_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Recurrent: a hidden-size-1 RNN computing running parity, as a run folder."""
+    from net2code.zoo.sequence.handbuilt import save_parity_run
+
+    return save_parity_run(tmp_path_factory.mktemp("runs") / "parity")
+
+
+@pytest.fixture(scope="session")
+def dead_end_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Iterated: a DT-net whose weights run dead-end filling, as a run folder."""
+    from net2code.zoo.thinking.handbuilt import save_dead_end_filling_run
+
+    return save_dead_end_filling_run(tmp_path_factory.mktemp("runs") / "dead-end")

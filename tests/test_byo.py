@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -96,7 +94,7 @@ def test_boolean_networks_from_files(case: str, fmt: str, tmp_path: Path) -> Non
 
     assert extraction.strategy == "boolean"
     assert extraction.program is not None and extraction.program.source == expected
-    assert extraction.verified and extraction.verification.n_points == len(x)
+    assert extraction.verified and extraction.check("network").n == len(x)
     program = load_function(extraction.python_source)
     outputs = network(x)
     assert [program(*map(int, row)) for row in x] == outputs.tolist() == y.tolist()
@@ -155,7 +153,7 @@ def test_embedding_network_on_zp_from_a_file(fmt: str, tmp_path: Path) -> None:
 
     extraction = net2code.extract(network)  # the natural domain: every token pair
     assert extraction.program.source == f"(a + b) % {p}"
-    assert extraction.verified and extraction.verification.n_points == p * p
+    assert extraction.verified and extraction.check("network").n == p * p
 
 
 def three_lines() -> nn.Module:
@@ -177,14 +175,14 @@ def test_box_region_count_is_known(fmt: str, tmp_path: Path) -> None:
     assert extraction.strategy == "tree"
     assert extraction.candidate.stats["activation_regions"] == 6
     assert extraction.candidate.stats["leaves"] == 6
-    assert extraction.verified and extraction.verification.proof
+    assert extraction.verified and extraction.check("network, per region").scope == "proved"
 
 
 def test_tree_on_a_finite_domain_with_real_outputs(tmp_path: Path) -> None:
     network = net2code.load(export(three_lines(), torch.zeros(4, 2), tmp_path, "lines", "pt2"))
     extraction = net2code.extract(network, "x:-3..3 y:-3..3 -> real")
     assert extraction.strategy == "tree"
-    assert extraction.verified and extraction.verification.n_points == 49
+    assert extraction.verified and extraction.check("network").n == 49
     assert extraction.candidate.stats["activation_regions"] == 6
 
 
@@ -199,7 +197,8 @@ def test_two_layer_relu_tree_is_exact_on_the_box(tmp_path: Path) -> None:
 
     stats = extraction.candidate.stats
     assert extraction.strategy == "tree" and extraction.verified
-    assert "polytope" in extraction.verification.proof
+    proof = extraction.check("network, per region")
+    assert proof.defining and "polytope" in (proof.proof or "")
     assert stats["leaves"] <= stats["activation_regions"]
     # Independently: zero disagreements on 10^5 fresh random points.
     points = np.random.default_rng(123).uniform(-1, 1, size=(100_000, 2))
@@ -236,19 +235,6 @@ def test_lookup_table_when_asked(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------- bad input
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "net2code", *args], capture_output=True, text=True, check=False
-    )
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess[str], needle: str) -> None:
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
-    assert needle in lines[0], lines[0]
-
-
 class _Payload:
     def __init__(self, marker: Path) -> None:
         self.marker = marker
@@ -257,66 +243,154 @@ class _Payload:
         return (os.makedirs, (str(self.marker),))
 
 
-def test_pickled_full_model_is_refused_not_unpickled(tmp_path: Path) -> None:
+def test_pickled_full_model_is_refused_not_unpickled(tmp_path: Path, cli, one_line_error) -> None:
     marker = tmp_path / "was-unpickled"
     path = tmp_path / "model.pt"
     torch.save({"model": three_lines(), "payload": _Payload(marker)}, path)
-    proc = run_cli("extract", str(path), "--domain", "x:[-1,1] y:[-1,1]")
-    assert_one_line_error(proc, "pickled full model")
+    proc = cli("extract", str(path), "--domain", "x:[-1,1] y:[-1,1]")
+    one_line_error(proc, "pickled full model")
     assert "torch.export" in proc.stderr
     assert not marker.exists()
     with open(tmp_path / "plain.pkl", "wb") as handle:
         pickle.dump(_Payload(marker), handle)
-    assert_one_line_error(run_cli("extract", str(tmp_path / "plain.pkl")), "pickled")
+    one_line_error(cli("extract", str(tmp_path / "plain.pkl")), "pickled")
     assert not marker.exists()
 
 
-def test_random_bytes(tmp_path: Path) -> None:
+def test_random_bytes(tmp_path: Path, cli, one_line_error) -> None:
     for name in ("noise.onnx", "noise.pt2", "noise.bin"):
         (tmp_path / name).write_bytes(os.urandom(4096))
-        proc = run_cli("extract", str(tmp_path / name), "--domain", "x:[-1,1] y:[-1,1]")
-        assert_one_line_error(proc, name)
+        proc = cli("extract", str(tmp_path / name), "--domain", "x:[-1,1] y:[-1,1]")
+        one_line_error(proc, name)
 
 
-def test_pickle_that_stops_on_an_empty_stack(tmp_path: Path) -> None:
+def test_pickle_that_stops_on_an_empty_stack(tmp_path: Path, cli, one_line_error) -> None:
     # The weights-only unpickler raises IndexError here; random bytes hit it now and then.
     path = tmp_path / "empty.bin"
     path.write_bytes(b"\x80\x02.")
-    proc = run_cli("extract", str(path), "--domain", "x:[-1,1] y:[-1,1]")
-    assert_one_line_error(proc, "empty.bin is not a readable torch file")
+    proc = cli("extract", str(path), "--domain", "x:[-1,1] y:[-1,1]")
+    one_line_error(proc, "empty.bin is not a readable torch file")
 
 
-def test_truncated_onnx(tmp_path: Path) -> None:
+def test_truncated_onnx(tmp_path: Path, cli, one_line_error) -> None:
     path = export(three_lines(), torch.zeros(4, 2), tmp_path, "lines", "onnx")
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    assert_one_line_error(run_cli("extract", str(path), "--domain", "x:[-1,1] y:[-1,1]"), "ONNX")
+    one_line_error(cli("extract", str(path), "--domain", "x:[-1,1] y:[-1,1]"), "ONNX")
 
 
-def test_domain_that_does_not_match_the_network(tmp_path: Path) -> None:
+def test_domain_that_does_not_match_the_network(tmp_path: Path, cli, one_line_error) -> None:
     path = export(three_lines(), torch.zeros(4, 2), tmp_path, "lines", "onnx")
-    proc = run_cli("extract", str(path), "--domain", "x1:bit x2:bit x3:bit")
-    assert_one_line_error(proc, "has 3 inputs but the network")
-    proc = run_cli("extract", str(path), "--domain", "x:[-1,1] y:[-1,1] -> argmax")
-    assert_one_line_error(proc, "argmax needs several outputs")
+    proc = cli("extract", str(path), "--domain", "x1:bit x2:bit x3:bit")
+    one_line_error(proc, "has 3 inputs but the network")
+    proc = cli("extract", str(path), "--domain", "x:[-1,1] y:[-1,1] -> argmax")
+    one_line_error(proc, "argmax needs several outputs")
 
 
-def test_domain_of_a_billion_points(tmp_path: Path) -> None:
+def test_domain_of_a_billion_points(tmp_path: Path, cli, one_line_error) -> None:
     path = export(three_lines(), torch.zeros(4, 2), tmp_path, "lines", "onnx")
-    proc = run_cli("extract", str(path), "--domain", "a:0..31622 b:0..31622")
-    assert_one_line_error(proc, "over the enumeration limit of 10,000,000")
+    proc = cli("extract", str(path), "--domain", "a:0..31622 b:0..31622")
+    one_line_error(proc, "over the enumeration limit of 10,000,000")
 
 
-def test_cli_extracts_from_onnx_with_a_forced_strategy(tmp_path: Path) -> None:
+def test_cli_extracts_from_onnx_with_a_forced_strategy(tmp_path: Path, cli, one_line_error) -> None:
     path = export(three_lines(), torch.zeros(4, 2), tmp_path, "lines", "onnx")
     out = tmp_path / "out"
-    proc = run_cli("extract", str(path), "--domain", "x:[-1,1] y:[-1,1]", "--strategy", "tree",
+    proc = cli("extract", str(path), "--domain", "x:[-1,1] y:[-1,1]", "--strategy", "tree",
                    "-o", str(out), "--no-progress")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     import json
 
     result = json.loads((out / "result.json").read_text())
     assert result["verified"] and result["strategy"] == "tree"
-    assert result["domain_size"] is None
-    assert result["verification"]["proof"]
-    assert_one_line_error(run_cli("extract", str(path), "--strategy", "magic"), "magic")
+    assert result["domain"] == {"spec": "x:[-1,1] y:[-1,1] -> real", "kind": "box", "size": None}
+    proved = [c for c in result["checks"] if c["scope"] == "proved"]
+    assert len(proved) == 1 and proved[0]["proof"] and proved[0]["defining"]
+    assert "proved" in result["verified_by"][0]
+    one_line_error(cli("extract", str(path), "--strategy", "magic"), "magic")
+    one_line_error(cli("extract", str(path), "--strategy", "formula"), "recurrent")
+
+
+# ---------------------------------------------------------------------------- what a new user hit
+def test_pt2_exported_with_a_fixed_batch_is_run_in_chunks(tmp_path: Path) -> None:
+    # torch.export.export(model, (x,)) without dynamic_shapes bakes in the example's batch.
+    model = three_lines()
+    path = tmp_path / "fixed.pt2"
+    torch.export.save(torch.export.export(model, (torch.zeros(4, 2),)), str(path))
+    network = net2code.load(path)
+    assert "traced at batch 4" in network.description
+    extraction = net2code.extract(network, "x:-3..3 y:-3..3 -> real")  # 49 points: 12 x 4 + 1
+    assert extraction.verified and extraction.strategy == "tree"
+    assert extraction.candidate.stats["activation_regions"] == 6
+    points = np.array([[x, y] for x in range(-3, 4) for y in range(-3, 4)], dtype=np.float32)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(points))[:, 0].numpy()
+    assert np.allclose(network.raw(points)[:, 0], expected, atol=1e-6)
+
+
+class PerStep(nn.Module):
+    """(batch, L) tokens -> (batch, L, 2): a sequence network no feed-forward reading fits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(2, 4)
+        self.gru = nn.GRU(4, 8, batch_first=True)
+        self.out = nn.Linear(8, 2)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.out(self.gru(self.embed(tokens))[0])
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_per_step_outputs_are_refused_not_flattened(
+    fmt: str, tmp_path: Path, cli, one_line_error
+) -> None:
+    path = export(PerStep(), torch.zeros(4, 6, dtype=torch.int64), tmp_path, "gru", fmt)
+    line = one_line_error(cli("extract", str(path), "-o", str(tmp_path / "out")), "shape")
+    assert "no family of networks takes it" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_empty_onnx_and_a_data_archive(tmp_path: Path, cli, one_line_error) -> None:
+    (tmp_path / "empty.onnx").write_bytes(b"")
+    one_line_error(cli("extract", str(tmp_path / "empty.onnx")), "empty or not")
+    np.savez(tmp_path / "data.npz", x=np.zeros((20, 5)), y=np.zeros((20, 5)))
+    proc = cli("extract", str(tmp_path / "data.npz"))
+    one_line_error(proc, "NumPy data archive, not a network")
+
+
+def test_weights_only_files_point_to_from_module(tmp_path: Path, cli, one_line_error) -> None:
+    torch.save(three_lines().state_dict(), tmp_path / "weights.pt")
+    line = one_line_error(cli("extract", str(tmp_path / "weights.pt")), "holds only weights")
+    assert "net2code.from_module" in line
+
+
+def test_onnxruntime_says_nothing_outside_the_one_line(capfd) -> None:
+    """The onnx package's backend-test models: each one loads or is refused with a
+    Net2CodeError, and onnxruntime's own logger writes nothing to stderr."""
+    import onnx
+
+    models = sorted(Path(onnx.__file__).parent.glob("backend/test/data/*/*/model.onnx"))
+    assert len(models) >= 100
+    refused = 0
+    for path in models:
+        try:
+            net2code.load(path)
+        except net2code.Net2CodeError as exc:
+            refused += 1
+            assert "\n" not in str(exc)
+    captured = capfd.readouterr()
+    assert captured.err == "", captured.err[:500]
+    assert 0 < refused <= len(models)
+
+
+def test_repr_is_short(tmp_path: Path) -> None:
+    network = net2code.load(export(three_lines(), torch.zeros(4, 2), tmp_path, "lines", "onnx"))
+    assert len(repr(network)) < 200 and "array" not in repr(network)
+    extraction = net2code.extract(network, "x:[-1,1] y:[-1,1]")
+    assert len(repr(extraction)) < 300 and "array" not in repr(extraction)
+
+
+def test_from_module_checks_its_arguments() -> None:
+    with pytest.raises(net2code.Net2CodeError, match="n_classes=0"):
+        net2code.from_module(three_lines(), n_inputs=2, n_classes=0)

@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from net2code import Domain, ModularTask, TrainConfig
-from net2code.checkpoint import load_checkpoint, save_checkpoint
+from net2code.checkpoint import load_run, save_checkpoint
 from net2code.errors import ConfigError, DomainError
-from net2code.extract.base import Behaviour
-from net2code.extract.dsl import DSLConfig, DSLSearch
-from net2code.models import ModelConfig, Transformer, build_model
+from net2code.strategies.base import Behaviour
+from net2code.strategies.dsl import DSLConfig, DSLSearch
+from net2code.zoo.modular.models import ModelConfig, Transformer, build_model
 
 
 def test_modular_task_labels_and_split() -> None:
@@ -92,11 +92,27 @@ def test_checkpoint_round_trip(tmp_path: Path) -> None:
     config = ModelConfig(kind="mlp", vocab=5, n_out=5, d_model=8, d_mlp=16)
     model = build_model(config)
     save_checkpoint(tmp_path, model, config, {"task": {"p": 5}})
-    loaded = load_checkpoint(tmp_path)
+    loaded = load_run(tmp_path)
     tokens = torch.tensor([[0, 1], [4, 3]])
-    assert torch.equal(loaded.model(tokens), model(tokens))
-    assert loaded.meta["task"] == {"p": 5}
+    assert torch.equal(loaded.module(tokens), model(tokens))
+    assert loaded.run["task"] == {"p": 5}
+    assert loaded.architecture == "mlp" and loaded.vocab == 5
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_sequence_domains_enumerate_every_sequence() -> None:
+    from net2code import SequenceDomain
+    from net2code.domain import IntRange, RealInterval
+
+    domain = SequenceDomain((IntRange("a", 0, 1), IntRange("b", 0, 2)), length=10)
+    assert domain.alphabet_size == 6
+    assert domain.exhaustive_length == 7  # 6^7 = 279,936 <= 2^20 < 6^8
+    assert domain.spec() == "seq(a:bit b:0..2) len:1..7 -> argmax"
+    every = domain.enumerate(2)
+    assert every.shape == (36, 2, 2)
+    assert len({tuple(map(tuple, seq)) for seq in every.tolist()}) == 36
+    real = SequenceDomain((RealInterval("x", -1, 1),), length=10, readout="real")
+    assert real.exhaustive_length is None and real.size is None
 
 
 def test_train_config_validates_early() -> None:
@@ -146,7 +162,7 @@ def test_dsl_with_three_inputs() -> None:
 
 
 def test_boolean_beyond_twelve_inputs_uses_the_greedy_cover() -> None:
-    from net2code.extract.boolean import BooleanSearch
+    from net2code.strategies.boolean import BooleanSearch
 
     domain = Domain.parse(" ".join(f"x{i}:bit" for i in range(14)))
     x = domain.enumerate()

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from net2code.emit import emit_numpy, emit_python, load_function
-from net2code.program import Program, binary, call, const, var
+from net2code.emit import NUMPY_FILE, PROGRAM_FILE, emit, load_function
+from net2code.program import ExpressionProgram, binary, call, const, var
 
 EXPRESSIONS = [
     binary("%", binary("+", var("a"), var("b")), const(59)),
@@ -23,9 +23,10 @@ EXPRESSIONS = [
 
 @pytest.mark.parametrize("expr", EXPRESSIONS)
 def test_emitted_variants_agree_with_the_expression(expr, tmp_path: Path) -> None:
-    program = Program(expr, ("a", "b"))
+    program = ExpressionProgram(expr, ("a", "b"))
     header = ["A header line that is long enough to be wrapped " * 3]
-    plain, vectorised = emit_python(program, header), emit_numpy(program, header)
+    files = emit(program, header)
+    plain, vectorised = files[PROGRAM_FILE], files[NUMPY_FILE]
 
     tree = ast.parse(plain)
     assert not any(isinstance(node, ast.Import | ast.ImportFrom) for node in ast.walk(tree))

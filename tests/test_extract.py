@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import train_mlp
 
 import net2code
 from net2code.emit import load_function
@@ -22,8 +21,10 @@ CASES = [
 
 
 @pytest.mark.parametrize(("op", "p", "expected"), CASES)
-def test_recovers_the_program_a_network_learned(op: str, p: int, expected: str) -> None:
-    result = train_mlp(op, p)
+def test_recovers_the_program_a_network_learned(
+    op: str, p: int, expected: str, mlp_trainer
+) -> None:
+    result = mlp_trainer(op, p)
     assert result.full_accuracy == 1.0, "the oracle network must be exact for this test"
     network = net2code.from_module(result.model, n_inputs=2, n_classes=p, vocab=p)
 
@@ -32,7 +33,9 @@ def test_recovers_the_program_a_network_learned(op: str, p: int, expected: str) 
     assert extraction.program is not None
     assert extraction.program.source == expected
     assert extraction.verified
-    assert extraction.verification.n_points == p * p
+    assert extraction.check("network").n == p * p and extraction.check("network").scope == (
+        "exhaustive"
+    )
     assert extraction.agreement == 1.0
     # Independently: the emitted plain-Python program equals the network on every pair.
     program = load_function(extraction.python_source)
@@ -53,10 +56,10 @@ class _PermutedOutputs(torch.nn.Module):
         return self.inner(tokens)[:, self.perm]
 
 
-def test_extractor_follows_the_network_not_the_task() -> None:
+def test_extractor_follows_the_network_not_the_task(mlp_trainer) -> None:
     """Trained on a + b, but with its output classes relabelled c -> -c: the program must be
     the network's function, -(a + b) mod 7, which no training label ever showed."""
-    result = train_mlp("add", 7)
+    result = mlp_trainer("add", 7)
     relabelled = _PermutedOutputs(result.model, [(-c) % 7 for c in range(7)])
     network = net2code.from_module(relabelled, n_inputs=2, n_classes=7, vocab=7)
 
@@ -69,9 +72,9 @@ def test_extractor_follows_the_network_not_the_task() -> None:
     assert extraction.program.source != "(a + b) % 7"
 
 
-def test_under_trained_network_is_reported_not_verified_with_true_agreement() -> None:
+def test_under_trained_network_is_reported_not_verified_with_true_agreement(mlp_trainer) -> None:
     p = 11
-    result = train_mlp("add", p, max_steps=3)
+    result = mlp_trainer("add", p, max_steps=3)
     network = net2code.from_module(result.model, n_inputs=2, n_classes=p, vocab=p)
     grid = np.array([(a, b) for a in range(p) for b in range(p)])
     outputs = network(grid)
@@ -84,9 +87,11 @@ def test_under_trained_network_is_reported_not_verified_with_true_agreement() ->
     values = load_function(extraction.numpy_source)(grid[:, 0], grid[:, 1])
     true_agree = int((values == outputs).sum())
     assert true_agree < p * p
-    assert extraction.verification.n_agree == true_agree
+    check = extraction.check("network")
+    assert check.n_agree == true_agree and not check.passed
     assert extraction.agreement == pytest.approx(true_agree / (p * p))
-    listed = extraction.verification.disagreements
+    assert extraction.verified_by == []
+    listed = check.disagreements
     assert 0 < len(listed) <= 20
     for row in listed:
         a, b = row["input"]["a"], row["input"]["b"]
@@ -94,10 +99,10 @@ def test_under_trained_network_is_reported_not_verified_with_true_agreement() ->
     assert "NOT VERIFIED" in extraction.python_source
 
 
-def test_restricted_domain_is_respected() -> None:
-    result = train_mlp("max(a, b)", 13)
+def test_restricted_domain_is_respected(mlp_trainer) -> None:
+    result = mlp_trainer("max(a, b)", 13)
     network = net2code.from_module(result.model, n_inputs=2, n_classes=13, vocab=13)
     extraction = net2code.extract(network, "a:0..5 b:3..9")
-    assert extraction.verification.n_points == 6 * 7
+    assert extraction.check("network").n == 6 * 7
     assert extraction.verified
     assert extraction.program.source == "max(a, b)"

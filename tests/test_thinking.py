@@ -9,31 +9,40 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from test_cli import assert_one_line_error, run
 
-from net2code.emit import load_function
+import net2code
+from net2code.emit import PROGRAM_FILE, emit, load_function
 from net2code.errors import ConfigError
-from net2code.thinking.data import (
+from net2code.families.iterated import encode
+from net2code.strategies.rules import (
+    ByCount,
+    DeletionOnly,
+    IterationBehaviour,
+    RuleProgram,
+    RuleTableStrategy,
+    learn_rule,
+)
+from net2code.strategies.scan import fit_scan
+from net2code.zoo.thinking.data import (
     END,
     START,
     WALL,
+    all_bit_strings,
+    all_mazes,
     enlarge,
     is_tree,
     is_valid_path,
     make_mazes,
     make_prefix_sums,
 )
-from net2code.thinking.evaluate import (
+from net2code.zoo.thinking.evaluate import (
     accuracy_by_iterations,
     confidence_stop,
     held_out,
     iteration_curve,
 )
-from net2code.thinking.handbuilt import dead_end_filling_net, save_dead_end_filling_run
-from net2code.thinking.model import DTNet, DTNetConfig, parameter_count
-from net2code.thinking.rule import emit_rule, learn_rule, select_rule
-from net2code.thinking.run import ExtractConfig, extract_run
-from net2code.thinking.scan import fit_scan
+from net2code.zoo.thinking.handbuilt import dead_end_filling_net
+from net2code.zoo.thinking.model import DTNet, DTNetConfig, parameter_count
 
 
 @pytest.mark.parametrize("size", [3, 5, 9, 21])
@@ -98,36 +107,64 @@ def test_hand_built_net_runs_dead_end_filling() -> None:
     assert np.array_equal(answers * mask.numpy(), y.numpy())
 
 
-def test_extraction_recovers_dead_end_filling(tmp_path: Path) -> None:
+def test_every_small_maze_and_bit_string_is_enumerated() -> None:
+    mazes = all_mazes(5)
+    assert len(mazes) == 13_824  # 192 spanning trees of the 3x3 cells x 72 start-end pairs
+    assert len({m.tobytes() for m in mazes.kinds}) == 13_824
+    assert all(
+        is_tree(k) and is_valid_path(k, y)
+        for k, y in zip(mazes.kinds[::97], mazes.labels[::97], strict=True)
+    )
+    assert len(all_mazes(3)) == 48
+    with pytest.raises(ConfigError, match="too many mazes"):
+        all_mazes(7)
+    bits = all_bit_strings(4)
+    assert bits.bits.shape == (16, 4) and len({b.tobytes() for b in bits.bits}) == 16
+
+
+def _selection(net: DTNet, size: int, count: int, seed: int) -> IterationBehaviour:
+    x, y, mask, mazes = held_out("maze", size, count, seed=seed)
+    _, _, answers = confidence_stop(net, x, y, mask, max_iters=200)
+    learned = learn_rule(net, [make_mazes(40, 9, seed=77).kinds], lambda k: encode("maze", k))
+    return IterationBehaviour(net, "maze", mazes.kinds, answers, lambda: learned)
+
+
+def test_the_rule_strategies_recover_dead_end_filling() -> None:
     net = dead_end_filling_net()
-    learned = learn_rule(net, sizes=(9,), count=40)
+    observation = _selection(net, 13, 20, seed=5)
+    learned = observation.learned
     assert learned.is_dead_end_filling() and learned.consistency() == 1.0
     assert learned.totalistic() is not None
-    x, y, mask, mazes = held_out("maze", 13, 20, seed=5)
-    _, _, answers = confidence_stop(net, x, y, mask, max_iters=200)
-    rule, info = select_rule(learned, mazes.kinds, answers)
-    assert rule.name == "dead-end filling"
-    assert info["same_answers_as_dead_end_filling"] == 1.0
-    assert max(info["candidates_agreement"].values()) == 1.0
-    source = emit_rule(rule)
-    assert "Dead-end filling" in source
-    solve = load_function(source, "solve")
-    table_solve = load_function(emit_rule(rule, simplified=False), "solve")
+    for strategy in (DeletionOnly(), ByCount(), RuleTableStrategy()):
+        candidate = strategy.search(observation, timeout=60)
+        assert candidate.exact and candidate.stats["agreement_with_network"] == 1.0
+        assert candidate.program.summary == "dead-end filling"
+        assert candidate.stats["same_answers_as_dead_end_filling"] == 1.0
+    named = DeletionOnly().search(observation, timeout=60).program
+    table = RuleProgram(learned)  # the table itself, not named
+    assert table.summary != "dead-end filling"
     mazes = make_mazes(10, 31, seed=3)
-    for kinds, label in zip(mazes.kinds, mazes.labels, strict=True):
-        assert np.array_equal(solve(kinds), label)
-        assert np.array_equal(table_solve(kinds), label)
+    for program in (named, table):
+        files = emit(program, ["test"])
+        namespace: dict = {}
+        exec(files[PROGRAM_FILE], namespace)
+        solve, batch = namespace["program"], load_function(files["program_numpy.py"])
+        assert namespace["solve"] is solve  # the old name, kept for one release
+        assert np.array_equal(batch(mazes.kinds), mazes.labels)
+        for kinds, label in zip(mazes.kinds, mazes.labels, strict=True):
+            assert np.array_equal(solve(kinds), label)
 
-    run_dir = save_dead_end_filling_run(tmp_path / "def")
-    config = ExtractConfig(sizes=(9, 13), count=20, learn_count=30, rule_only_count=2)
-    result = extract_run(run_dir, config=config, progress=False)
-    assert result["rule"]["name"] == "dead-end filling"
-    assert result["verified"]
-    for row in result["sizes"]:
-        assert row["agreement"] == 1.0 and row["network_solved"] == 1.0
-    assert result["program_only"][0]["size"] == 201
-    assert result["program_only"][0]["program_solved"] == 1.0
-    assert (run_dir / "program.py").is_file() and (run_dir / "extract.md").is_file()
+
+def test_the_pipeline_verifies_dead_end_filling_on_every_5x5_maze(dead_end_run: Path) -> None:
+    extraction = net2code.extract(net2code.load(dead_end_run), sizes=(9, 13), count=20)
+    assert extraction.program.summary == "dead-end filling" and extraction.verified
+    exhaustive = extraction.check("network")
+    assert exhaustive.scope == "exhaustive" and exhaustive.n == 13_824 and exhaustive.passed
+    for size in (9, 13):
+        sampled = extraction.check(f"network at {size}")
+        assert sampled.passed and sampled.details["network_solved"] == 1.0
+    program_only = extraction.check("truth at 201")
+    assert program_only.n == 20 and program_only.passed
 
 
 def test_scan_fit_names_running_parity() -> None:
@@ -139,25 +176,23 @@ def test_scan_fit_names_running_parity() -> None:
     assert reverse.direction == "right-to-left" and reverse.consistency == 1.0
 
 
-def test_cli_rejects_bad_input(tmp_path: Path) -> None:
-    assert_one_line_error(
-        run("train", "maze", "-o", str(tmp_path / "m"), "--size", "8"), "maze size 8"
-    )
+def test_cli_rejects_bad_input(tmp_path: Path, dead_end_run: Path, cli, one_line_error) -> None:
+    one_line_error(cli("train", "maze", "-o", str(tmp_path / "m"), "--size", "8"), "maze size 8")
     assert not (tmp_path / "m").exists()
-    assert_one_line_error(
-        run("train", "maze", "-o", str(tmp_path / "m"), "--alpha", "1.5"), "alpha 1.5"
-    )
-    assert_one_line_error(run("evaluate", str(tmp_path)), "not a DT-net run folder")
-    save_dead_end_filling_run(tmp_path / "def")
-    assert_one_line_error(run("evaluate", str(tmp_path / "def"), "--sizes", "9,x"), "--sizes '9,x'")
-    assert_one_line_error(run("evaluate", str(tmp_path / "def"), "--sizes", "10"), "maze size 10")
+    one_line_error(cli("train", "maze", "-o", str(tmp_path / "m"), "--alpha", "1.5"), "alpha 1.5")
+    one_line_error(cli("evaluate", str(tmp_path)), "has no config.json")
+    one_line_error(cli("evaluate", str(dead_end_run), "--sizes", "9,x"), "--sizes '9,x'")
+    one_line_error(cli("evaluate", str(dead_end_run), "--sizes", "10"), "maze size 10")
+    one_line_error(cli("extract", str(dead_end_run), "--sizes", "8"), "maze size 8")
+    one_line_error(cli("extract", str(dead_end_run), "--truth", "x"), "--truth is not used")
 
 
-def test_tiny_trained_net_is_dead_end_filling_via_the_cli(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_tiny_trained_net_is_dead_end_filling_via_the_cli(tmp_path: Path, cli) -> None:
     # A width-16 DT-net trained for 400 steps on 5x5 mazes (about 30 s), then the four commands.
     folder = tmp_path / "tiny"
     args = ["--size", "5", "--width", "16", "--max-iters", "10", "--lr", "3e-3"]
-    proc = run(
+    proc = cli(
         "train",
         "maze",
         "-o",
@@ -175,7 +210,7 @@ def test_tiny_trained_net_is_dead_end_filling_via_the_cli(tmp_path: Path) -> Non
     assert training["seed"] == 0 and "torch" in training["versions"]
     assert training["training"]["warmup"] == 20 and training["training"]["max_iters"] == 10
 
-    proc = run(
+    proc = cli(
         "evaluate",
         str(folder),
         "--sizes",
@@ -190,30 +225,37 @@ def test_tiny_trained_net_is_dead_end_filling_via_the_cli(tmp_path: Path) -> Non
     evaluation = json.loads((folder / "eval.json").read_text())
     at_5 = evaluation["sizes"][0]
     assert at_5["size"] == 5 and at_5["accuracy"]["10"] >= 0.9
-    assert 0.0 <= at_5["confidence_stop"]["accuracy"] <= 1.0
+    assert at_5["confidence_stop"]["accuracy"] >= 0.9 and at_5["confidence_stop"]["hit_limit"] == 0
     corrections = evaluation["error_correction"]
     assert set(corrections) >= {"noise_added_half_way", "state_replaced_half_way"}
     assert corrections["state_replaced_half_way"]["just_corrupted"] < 0.5  # the noise does harm
     assert "after_moving_end" in corrections["move_end_after_solving"]
 
-    proc = run("extract", str(folder), "--sizes", "5,7", "--count", "40", "--no-progress")
+    proc = cli("extract", str(folder), "--sizes", "5,7", "--count", "40", "--no-progress")
     assert proc.returncode == 0, proc.stderr
     result = json.loads((folder / "result.json").read_text())
-    assert result["rule"]["name"] == "dead-end filling"
-    for row in result["sizes"]:
+    assert result["family"] == "iterated" and result["program"]["summary"] == "dead-end filling"
+    sampled = [c for c in result["checks"] if c["name"].startswith("network at ")]
+    for check in sampled:
         # the rule gives the network's answer on every maze the network solves ...
-        assert row["agreement_on_solved"] == 1.0
+        assert check["details"]["agreement_on_solved"] == 1.0
         # ... and disagrees exactly where the network is wrong, since the rule is always right
-        assert row["agreement"] == pytest.approx(row["network_solved"])
-        assert row["program_solved"] == 1.0
-    assert result["verified"] == all(r["network_solved"] == 1.0 for r in result["sizes"])
-    solve = load_function((folder / "program.py").read_text(), "solve")
+        assert check["agreement"] == pytest.approx(check["details"]["network_solved"])
+        assert check["details"]["program_solved"] == 1.0
+    against_network = [c["passed"] for c in result["checks"] if c["against"] == "network"]
+    assert result["verified"] == all(against_network)
+    solve = load_function((folder / "program.py").read_text())
     big = make_mazes(2, 61, seed=9)
     assert all(np.array_equal(solve(k), lab) for k, lab in zip(big.kinds, big.labels, strict=True))
 
-    proc = run("report", str(folder))
+    proc = cli("report", str(folder))
     assert proc.returncode == 0, proc.stderr
-    report = (folder / "report" / "report.md").read_text()
-    for picture in ("maze.png", "thinking.png", "thinking.gif", "prediction.png", "accuracy.png"):
-        assert (folder / "report" / picture).stat().st_size > 500
-        assert picture in report
+    report = (folder / "report.md").read_text()
+    for picture in ("maze.png", "thinking.png", "thinking_animated.gif", "prediction.png",
+                    "accuracy.png"):  # fmt: skip
+        assert (folder / "figures" / picture).stat().st_size > 500
+        assert f"figures/{picture}" in report
+    assert "Extrapolation" in report  # eval.md, included
+    assert (
+        report.count("data:image") == 0 and "data:image/gif" in (folder / "report.html").read_text()
+    )

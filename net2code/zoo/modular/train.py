@@ -1,0 +1,196 @@
+"""Full-batch AdamW training of modular-arithmetic networks, seeded and checkpointed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..._util import provenance
+from ...checkpoint import save_checkpoint
+from ...errors import ConfigError
+from .models import ModelConfig, build_model
+from .tasks import ModularTask
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Task, architecture and optimiser settings. Defaults follow "The Clock and the Pizza"."""
+
+    p: int = 59
+    op: str = "add"
+    model: str = "transformer"
+    d_model: int = 128
+    d_mlp: int | None = None  # default: 4 * d_model
+    n_heads: int = 4
+    attention_rate: float = 1.0
+    seed: int = 0
+    train_fraction: float = 0.8
+    lr: float = 1e-3
+    weight_decay: float = 1.0
+    betas: tuple[float, float] = (0.9, 0.98)
+    warmup_steps: int = 10
+    max_steps: int = 20_000
+    stop_loss: float = 0.05  # stop once test accuracy is 100% and train loss is below this
+    min_steps: int = 0  # ... but not before this many steps (weight decay keeps cleaning up)
+    eval_every: int = 20
+
+    def __post_init__(self) -> None:
+        if self.max_steps < 1:
+            raise ConfigError(f"max_steps={self.max_steps} must be >= 1")
+        if self.lr <= 0:
+            raise ConfigError(f"lr={self.lr} must be > 0")
+        if self.weight_decay < 0:
+            raise ConfigError(f"weight_decay={self.weight_decay} must be >= 0")
+        if not 0.0 < self.train_fraction <= 1.0:
+            raise ConfigError(f"train_fraction={self.train_fraction} must lie in (0, 1]")
+        self.task()  # validates p and op
+        self.model_config()  # validates the architecture
+
+    def task(self) -> ModularTask:
+        return ModularTask(self.p, self.op)
+
+    def model_config(self) -> ModelConfig:
+        return ModelConfig(
+            kind=self.model,
+            vocab=self.p,
+            n_out=self.p,
+            n_inputs=2,
+            d_model=self.d_model,
+            n_heads=self.n_heads,
+            d_mlp=self.d_mlp if self.d_mlp is not None else 4 * self.d_model,
+            attention_rate=self.attention_rate,
+        )
+
+
+@dataclass
+class TrainResult:
+    model: nn.Module
+    config: TrainConfig
+    steps: int
+    train_loss: float
+    train_accuracy: float
+    test_accuracy: float
+    full_accuracy: float  # on all p*p pairs
+    seconds: float
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "steps": self.steps,
+            "train_loss": self.train_loss,
+            "train_accuracy": self.train_accuracy,
+            "test_accuracy": self.test_accuracy,
+            "full_domain_accuracy": self.full_accuracy,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def _accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    if labels.numel() == 0:
+        return 1.0
+    return float((logits.argmax(-1) == labels).float().mean())
+
+
+def train(config: TrainConfig, progress: bool = True) -> TrainResult:
+    """Train until test accuracy is 100% and train loss < `stop_loss`, or `max_steps`.
+
+    With `train_fraction=1` there is no test split, and the stop rule uses the training set.
+    """
+    torch.set_flush_denormal(True)  # without it CPU steps slow down many times as loss nears 0
+    task = config.task()
+    model_config = config.model_config()
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed)
+    model = build_model(model_config)
+
+    inputs = torch.from_numpy(task.inputs())  # (p*p, 2)
+    labels = torch.from_numpy(task.labels())  # (p*p,)
+    if config.train_fraction < 1.0:
+        split = task.split(config.train_fraction, config.seed)
+        train_idx, test_idx = torch.from_numpy(split.train), torch.from_numpy(split.test)
+    else:
+        train_idx = torch.arange(len(labels))
+        test_idx = torch.arange(0)
+    x_train, y_train = inputs[train_idx], labels[train_idx]
+    x_test, y_test = inputs[test_idx], labels[test_idx]
+
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay, betas=config.betas
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / max(1, config.warmup_steps))
+    )
+    from tqdm.auto import tqdm  # disable=None: bars only on a terminal, never in CI logs
+
+    history: list[dict[str, float]] = []
+    start = time.perf_counter()
+    bar = tqdm(
+        range(config.max_steps),
+        disable=None if progress else True,
+        desc="train",
+        unit="step",
+        leave=False,
+    )
+    step = 0
+    loss_value, train_acc, test_acc = float("inf"), 0.0, 0.0
+    for step in bar:
+        model.train()
+        logits = model(x_train)
+        loss = nn.functional.cross_entropy(logits, y_train)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        loss_value = loss.item()
+        if step % config.eval_every == 0 or step == config.max_steps - 1:
+            train_acc = _accuracy(logits.detach(), y_train)
+            with torch.no_grad():
+                model.eval()
+                test_acc = _accuracy(model(x_test), y_test) if len(y_test) else train_acc
+            history.append(
+                {
+                    "step": step,
+                    "train_loss": loss_value,
+                    "train_acc": train_acc,
+                    "test_acc": test_acc,
+                }
+            )
+            bar.set_postfix(loss=f"{loss_value:.3g}", test_acc=f"{test_acc:.3f}")
+            done = test_acc == 1.0 and train_acc == 1.0 and loss_value < config.stop_loss
+            if done and step + 1 >= config.min_steps:
+                break
+    seconds = time.perf_counter() - start
+    model.eval()
+    with torch.no_grad():
+        full_acc = _accuracy(model(inputs), labels)
+    return TrainResult(
+        model=model,
+        config=config,
+        steps=step + 1,
+        train_loss=loss_value,
+        train_accuracy=train_acc,
+        test_accuracy=test_acc,
+        full_accuracy=full_acc,
+        seconds=seconds,
+        history=history,
+    )
+
+
+def save_run(result: TrainResult, folder: Path | str) -> Path:
+    """Write the checkpoint and its training record to `folder`."""
+    folder = Path(folder)
+    config = result.config
+    task = config.task()
+    meta = {
+        "task": {"kind": "modular", "p": task.p, "op": config.op, "expression": task.expression},
+        "training": {**asdict(config), "betas": list(config.betas), **result.summary()},
+        "provenance": provenance(config.seed),
+    }
+    save_checkpoint(folder, result.model, config.model_config(), meta)
+    return folder
