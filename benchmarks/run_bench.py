@@ -16,18 +16,19 @@ from pathlib import Path
 import net2code
 from net2code._util import atomic_write_json, atomic_write_text, provenance
 from net2code.bench import BenchConfig, bench, render_bench_markdown
+from net2code.zoo.modular.train import TrainConfig, save_run, train
 
 ROOT = Path(__file__).resolve().parent
 RUNS = ROOT.parent / "runs" / "bench"
 
 CASES = {
-    "add59-transformer": net2code.TrainConfig(p=59, op="add", model="transformer", seed=0),
-    "add59-mlp": net2code.TrainConfig(p=59, op="add", model="mlp", d_mlp=512, lr=3e-3, seed=0),
-    "mul59-mlp-concat": net2code.TrainConfig(
+    "add59-transformer": TrainConfig(p=59, op="add", model="transformer", seed=0),
+    "add59-mlp": TrainConfig(p=59, op="add", model="mlp", d_mlp=512, lr=3e-3, seed=0),
+    "mul59-mlp-concat": TrainConfig(
         p=59, op="mul", model="mlp-concat", d_model=64, d_mlp=1024, lr=3e-3,
         weight_decay=0.1, train_fraction=1.0, seed=0,
     ),
-    "square-add59-mlp-concat": net2code.TrainConfig(
+    "square-add59-mlp-concat": TrainConfig(
         p=59, op="a*a + b", model="mlp-concat", d_model=64, d_mlp=1024, lr=3e-3,
         weight_decay=0.1, train_fraction=1.0, seed=0,
     ),
@@ -48,7 +49,7 @@ def main() -> None:
             shutil.rmtree(run)
         if not (run / "model.safetensors").exists():
             print(f"training {name} ...", flush=True)
-            net2code.save_run(net2code.train(config, progress=sys.stderr.isatty()), run)
+            save_run(train(config, progress=sys.stderr.isatty()), run)
         trained = json.loads((run / "config.json").read_text())["training"]
         start = time.perf_counter()
         extraction = net2code.extract_path(run, timeout=120)

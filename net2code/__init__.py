@@ -2,9 +2,8 @@
 
 The pipeline (`net2code.pipeline.extract`) runs every family of networks the same way:
 load -> detect family -> domain -> observe -> search -> emit -> check -> analyses -> result.
-The built-in task families and their trainers live in `net2code.zoo`; their names below
-(`train`, `TrainConfig`, `save_run`, `ModularTask`) are imported on first use, so importing
-net2code loads neither torch nor any training code.
+The built-in task families and their trainers live in `net2code.zoo` (e.g.
+`net2code.zoo.modular.train`); importing net2code loads neither torch nor any training code.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from .network import FeedForwardNetwork, Network, from_module, load  # noqa: E40
 from .pipeline import Extraction, extract, extract_path  # noqa: E402
 from .program import Program  # noqa: E402
 
-_ZOO = {
+_MOVED = {  # names of net2code 0.1 that belong to one task family, now in the zoo
     "train": "net2code.zoo.modular.train",
     "TrainConfig": "net2code.zoo.modular.train",
     "save_run": "net2code.zoo.modular.train",
@@ -30,10 +29,11 @@ _ZOO = {
 
 
 def __getattr__(name: str) -> Any:
-    if name in _ZOO:
-        import importlib
-
-        return getattr(importlib.import_module(_ZOO[name]), name)
+    if name in _MOVED:
+        raise AttributeError(
+            f"net2code.{name} trained modular-arithmetic networks only; it is "
+            f"{_MOVED[name]}.{name} now (the built-in task families live in net2code.zoo)"
+        )
     raise AttributeError(f"module 'net2code' has no attribute {name!r}")
 
 
@@ -44,19 +44,15 @@ __all__ = [
     "Extraction",
     "Family",
     "FeedForwardNetwork",
-    "ModularTask",
     "Net2CodeError",
     "Network",
     "ProblemDomain",
     "Program",
     "SequenceDomain",
-    "TrainConfig",
     "__version__",
     "detect",
     "extract",
     "extract_path",
     "from_module",
     "load",
-    "save_run",
-    "train",
 ]

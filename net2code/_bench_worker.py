@@ -101,10 +101,11 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     baseline = _rss_mb()
     run_full()  # warm-up
     repeats, start = 0, time.perf_counter()
-    while True:
+    while True:  # at least 0.2 s (a fast program needs many repeats), at most 1 s
         run_full()
         repeats += 1
-        if time.perf_counter() - start > min(budget, 1.0) or repeats >= 50:
+        elapsed = time.perf_counter() - start
+        if elapsed > min(budget, 1.0) or (repeats >= 50 and elapsed > min(budget, 0.2)):
             break
     return _result(len(grid) * repeats, time.perf_counter() - start, baseline, repeats=repeats)
 

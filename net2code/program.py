@@ -317,6 +317,24 @@ def apply_binary(op: str, left: Any, right: Any) -> Any:
     }[op](left, right)
 
 
+class SizedByLines:
+    """For programs written as code rather than one expression: `size` is the lines of code
+    of the plain-Python variant (not blank, not comments, not docstrings)."""
+
+    def python(self) -> Code:
+        raise NotImplementedError
+
+    @property
+    def size(self) -> int:
+        from .emit import count_lines
+
+        return count_lines(self.python().body)
+
+    @property
+    def size_unit(self) -> str:
+        return "lines"
+
+
 @dataclass(frozen=True)
 class ExpressionProgram:
     """An expression over the domain's inputs, in their order: `program(a, b)`.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import json
+import shutil
 import subprocess
 import sys
 
@@ -42,11 +43,14 @@ FAMILIES = {
 
 @pytest.fixture(scope="module", params=list(FAMILIES))
 def extracted(request, cli, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The family's hand-built run folder, copied, and extracted into itself (as a user runs
+    `net2code extract RUN`): every verb below then works on RUN."""
     family = request.param
     run_fixture, options, summary, tamper = FAMILIES[family]
     run = request.getfixturevalue(run_fixture)
-    out = tmp_path_factory.mktemp(family)
-    proc = cli("extract", str(run), *options, "-o", str(out), "--no-progress", "--strict")
+    out = tmp_path_factory.mktemp(family) / "run"
+    shutil.copytree(run, out)
+    proc = cli("extract", str(out), *options, "--no-progress", "--strict")
     assert proc.returncode == 0, proc.stderr
     result = json.loads((out / "result.json").read_text())
     return {"family": family, "run": run, "out": out, "stdout": proc.stdout,

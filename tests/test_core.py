@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from net2code import Domain, ModularTask, TrainConfig
+from net2code import Domain
 from net2code.checkpoint import load_run, save_checkpoint
 from net2code.errors import ConfigError, DomainError
 from net2code.strategies.base import Behaviour
 from net2code.strategies.dsl import DSLConfig, DSLSearch
 from net2code.zoo.modular.models import ModelConfig, Transformer, build_model
+from net2code.zoo.modular.tasks import ModularTask
+from net2code.zoo.modular.train import TrainConfig
 
 
 def test_modular_task_labels_and_split() -> None:
@@ -171,3 +173,22 @@ def test_boolean_beyond_twelve_inputs_uses_the_greedy_cover() -> None:
     assert candidate.exact and candidate.stats["form"] == "sum of products"
     assert (candidate.program(x) == y).all()
     assert candidate.program.size == 12  # three product terms, nothing redundant
+
+
+def test_importing_net2code_loads_no_torch_and_no_training_code() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, net2code; "
+        "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('net2code.zoo')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_old_training_names_say_where_they_went() -> None:
+    import net2code
+
+    with pytest.raises(AttributeError, match="net2code.zoo.modular.train.train"):
+        net2code.train  # noqa: B018

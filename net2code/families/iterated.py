@@ -322,41 +322,30 @@ class Iterated:
         items = all_mazes(small).kinds if problem == "maze" else all_bit_strings(small).bits
         _, answers = answers_of(network, items, small)
         what = f"every {small}x{small} maze" if problem == "maze" else f"every {small}-bit string"
-        checks = []
+        runs = []  # (check name, outputs, how they were made, defining)
         if NUMPY_FILE in files:
             batch = np.asarray(load_function(files[NUMPY_FILE])(items))
-            ok = _agree(problem, items, batch, answers)
+            runs.append(("network", batch, f"{NUMPY_FILE} on {what} ({len(items):,})", True))
+        outputs = np.stack([np.asarray(program(item)) for item in items])
+        alone = NUMPY_FILE not in files  # then program.py is the file that decides
+        runs.append(("program.py", outputs, f"{PROGRAM_FILE} on {what}, one at a time", alone))
+        checks = []
+        for name, values, how, defining in runs:
+            ok = _agree(problem, items, values, answers)
             checks.append(
                 Check(
-                    name="network",
+                    name=name,
                     against="network",
                     scope="exhaustive",
                     n=len(items),
                     n_agree=int(ok.sum()),
                     unit=unit,
                     size=small,
-                    description=f"{NUMPY_FILE} on {what} ({len(items):,}), against the "
-                    "network's answer at its stopping rule",
-                    defining=True,
+                    description=f"{how}, against the network's answer at its stopping rule",
+                    defining=defining,
                     disagreements=_listed(problem, items, ok),
                 )
             )
-        outputs = np.stack([np.asarray(program(item)) for item in items])
-        ok = _agree(problem, items, outputs, answers)
-        checks.append(
-            Check(
-                name="program.py",
-                against="network",
-                scope="exhaustive",
-                n=len(items),
-                n_agree=int(ok.sum()),
-                unit=unit,
-                size=small,
-                description=f"{PROGRAM_FILE} on {what}, one at a time",
-                defining=NUMPY_FILE not in files,
-                disagreements=_listed(problem, items, ok),
-            )
-        )
         if quick:
             return checks
         count = options.count or COUNT

@@ -30,8 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..emit import count_lines
-from ..program import Code, Expr, ExpressionProgram, size, to_ast, to_source
+from ..program import Code, Expr, ExpressionProgram, SizedByLines, size, to_ast, to_source
 from .base import Behaviour, Candidate
 from .dsl import DSLConfig, DSLSearch
 from .machine import Machine, alphabet, build_machine, symbol_index
@@ -103,7 +102,7 @@ class Formulas:
 
 
 @dataclass(frozen=True, repr=False)
-class LoopProgram:
+class LoopProgram(SizedByLines):
     """`program(xs)`: state, a for loop over the steps, one output per step.
 
     Exactly one of `formulas`, `machine` (a table) and `recurrence` is set."""
@@ -124,14 +123,6 @@ class LoopProgram:
         assert self.machine is not None
         closed = "closed" if self.machine.closed else "open"
         return f"a {self.machine.n_states}-state machine ({closed})"
-
-    @property
-    def size(self) -> int:
-        return count_lines(self.python().body)
-
-    @property
-    def size_unit(self) -> str:
-        return "lines"
 
     def usage(self) -> str:
         step = self.names[0] if len(self.names) == 1 else f"({', '.join(self.names)})"

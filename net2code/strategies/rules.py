@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..program import Code
+from ..program import Code, SizedByLines
 from .base import Candidate
 
 if TYPE_CHECKING:
@@ -444,7 +444,7 @@ def _rows(table: np.ndarray) -> str:
 
 
 @dataclass(frozen=True, repr=False)
-class RuleProgram:
+class RuleProgram(SizedByLines):
     """A cellular automaton on maze pixels: `program(kinds)` runs it to its fixed point."""
 
     rule: RuleTable
@@ -457,16 +457,6 @@ class RuleProgram:
     @property
     def summary(self) -> str:
         return self.rule.name or f"a cellular automaton ({self.rule.form})"
-
-    @property
-    def size(self) -> int:
-        from ..emit import count_lines
-
-        return count_lines(self.python().body)
-
-    @property
-    def size_unit(self) -> str:
-        return "lines"
 
     def usage(self) -> str:
         return (

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..program import Code
+from ..program import Code, SizedByLines
 from .base import Candidate
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ def fit_scan(bits: np.ndarray, outputs: np.ndarray) -> ScanRule:
 
 
 @dataclass(frozen=True, repr=False)
-class ScanProgram:
+class ScanProgram(SizedByLines):
     """y_i = STEP(y_{i-1}, x_i) along the string, y_0 = FIRST(x_0): `program(bits)`."""
 
     rule: ScanRule
@@ -107,16 +107,6 @@ class ScanProgram:
     @property
     def summary(self) -> str:
         return self.rule.name or f"a scan {self.rule.direction}"
-
-    @property
-    def size(self) -> int:
-        from ..emit import count_lines
-
-        return count_lines(self.python().body)
-
-    @property
-    def size_unit(self) -> str:
-        return "lines"
 
     def usage(self) -> str:
         return (
