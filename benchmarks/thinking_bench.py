@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from net2code._util import atomic_write_json, atomic_write_text, provenance
+from net2code.checks import Check
 from net2code.families import get
 from net2code.pipeline import extract_path
 from net2code.report import write_report
@@ -99,10 +100,16 @@ def main() -> None:
     parser.add_argument(
         "--refresh-error-correction", nargs="*", default=[], help="Redo only that eval block."
     )
+    parser.add_argument(
+        "--summary-only", action="store_true", help="Only rewrite results.md from results.json."
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     DOCS.mkdir(parents=True, exist_ok=True)
     results_file = DOCS / "results.json"
+    if args.summary_only:
+        atomic_write_text(DOCS / "results.md", summarise(json.loads(results_file.read_text())))
+        return
 
     def record(name: str, entry: dict) -> dict:
         # re-read first, so that cases run by separate processes at once all land
@@ -174,11 +181,16 @@ def summarise(results: dict) -> str:
         if "extract" in entry:
             result = entry["extract"]
             status = "verified" if result["verified"] else "not verified"
+            failing = [
+                c for c in result["checks"]
+                if c["against"] == "network" and c["within_domain"] and not c["passed"]
+            ]  # fmt: skip
             lines += [
                 "",
                 f"Extraction took {entry['extract_seconds']} s: `{result['program']['summary']}`, "
                 f"{status}.",
                 *[f"- verified by: {text}" for text in result["verified_by"]],
+                *[f"- not verified: {Check.from_dict(c).sentence()}" for c in failing[:1]],
                 "",
             ]
             lines += get("iterated").report(result)

@@ -10,7 +10,9 @@ inputs, and says how far that comparison reaches:
 * ``sampled``: some inputs, with their count. Never enough to call a program verified.
 
 A program is **verified** when its family's defining checks all hold and are exhaustive or
-proved, and no check against the network found a disagreement. `verified_by` says which
+proved, and no other check against the network *inside the same domain* found a disagreement
+(a sample of a proved box, program.py run point by point). Checks beyond the domain (longer
+sequences, larger mazes) are reported beside it and do not decide it. `verified_by` says which
 checks those were, in words.
 """
 
@@ -48,7 +50,8 @@ class Check:
 
     `n` items (points, sequences, mazes, ...; `unit`) were compared and `n_agree` agreed.
     `size` is the sequence length or problem size where one applies. `defining` marks the
-    checks that decide `verified` for the family.
+    checks that decide `verified` for the family; `within_domain` is False for a check that
+    runs beyond the domain `verified` speaks of.
     """
 
     name: str
@@ -60,6 +63,7 @@ class Check:
     unit: str = "points"
     size: int | None = None
     defining: bool = False
+    within_domain: bool = True
     proof: str | None = None
     disagreements: tuple[dict[str, Any], ...] = ()  # the first MAX_LISTED
     details: dict[str, Any] = field(default_factory=dict)
@@ -88,9 +92,10 @@ class Check:
     def sentence(self) -> str:
         """The check in words, with its figure."""
         reference = "the network" if self.against == "network" else "the ground truth"
+        beyond = "" if self.within_domain else ", beyond the domain"
         return (
             f"{self.n_agree:,}/{self.n:,} {self.unit} agree with {reference} "
-            f"({percent(self.n_agree, self.n)}): {self.description} ({self.scope})"
+            f"({percent(self.n_agree, self.n)}): {self.description} ({self.scope}{beyond})"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -105,6 +110,7 @@ class Check:
             "agreement": self.agreement,
             "passed": self.passed,
             "defining": self.defining,
+            "within_domain": self.within_domain,
             "description": self.description,
             "proof": self.proof,
             "disagreements": list(self.disagreements),
@@ -123,6 +129,7 @@ class Check:
             unit=data.get("unit", "points"),
             size=data.get("size"),
             defining=data.get("defining", False),
+            within_domain=data.get("within_domain", True),
             proof=data.get("proof"),
             disagreements=tuple(data.get("disagreements", ())),
             details=dict(data.get("details", {})),
@@ -138,14 +145,14 @@ class Check:
 
 
 def is_verified(checks: Sequence[Check]) -> bool:
-    """Every defining check holds and is exhaustive or proved; no check against the network
-    disagrees anywhere (a counterexample found by sampling still counts)."""
+    """Every defining check holds and is exhaustive or proved; no other check against the
+    network inside the domain disagrees (a counterexample found by sampling still counts)."""
     defining = [c for c in checks if c.defining]
     if not defining:
         return False
     if not all(c.passed and c.complete for c in defining):
         return False
-    return all(c.passed for c in checks if c.against == "network")
+    return all(c.passed for c in checks if c.against == "network" and c.within_domain)
 
 
 def verified_by(checks: Sequence[Check]) -> list[str]:
@@ -156,9 +163,14 @@ def verified_by(checks: Sequence[Check]) -> list[str]:
 
 
 def headline(checks: Sequence[Check]) -> Check | None:
-    """The check a one-line summary quotes: the first defining one, else the first against
-    the network, else the first."""
-    for choose in (lambda c: c.defining, lambda c: c.against == "network", lambda c: True):
+    """The check a one-line summary quotes: the first check against the network inside the
+    domain that failed, else the first defining one, else the first against the network."""
+    for choose in (
+        lambda c: c.against == "network" and c.within_domain and not c.passed,
+        lambda c: c.defining,
+        lambda c: c.against == "network",
+        lambda c: True,
+    ):
         for check in checks:
             if choose(check):
                 return check

@@ -324,7 +324,8 @@ def demo(
     measured = run_bench(output, config=BenchConfig(max_seconds=10))
     write_bench(measured, output)
     typer.echo("")
-    typer.echo((extraction.python_source or "").rstrip())
+    if extraction.program is not None:  # program.py without its docstring header
+        typer.echo(extraction.program.python().body.strip())
     typer.echo("")
     r = measured["ratios"]
     typer.echo(

@@ -36,10 +36,13 @@ def docstring(lines: list[str]) -> str:
 
 def render(code: Code, header: list[str], usage: str) -> str:
     """One file: the docstring (header, then usage), the imports, then the definitions."""
+    body = code.body.strip("\n")
     parts = [f'"""{docstring([*header, "", usage])}\n"""\n']
     if code.imports:
         parts.append("\n".join(sorted(code.imports)) + "\n")
-    parts.append("\n" + code.body.strip("\n") + "\n")
+        if not body.startswith(("def ", "class ", "@")):
+            parts[-1] = parts[-1][:-1]  # one blank line before constants, two before a def
+    parts.append("\n" + body + "\n")
     return "\n".join(parts)
 
 

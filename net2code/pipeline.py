@@ -198,8 +198,10 @@ def header_lines(
     if is_verified(checks):
         lines.append("Verified: " + "; ".join(c.sentence() for c in checks if c.defining) + ".")
     else:
-        check = next((c for c in checks if c.against == "network" and not c.passed), None)
-        reason = check.sentence() if check else "no exhaustive or proved check holds"
+        check = headline(checks)
+        reason = check.sentence() if check else "no check ran"
+        if check is not None and check.passed:
+            reason = f"no exhaustive or proved check defines it ({reason})"
         lines.append(f"NOT VERIFIED: {reason}; result.json lists the inputs that disagree.")
     others = [c for c in checks if not c.defining]
     if others:

@@ -71,7 +71,14 @@ def render_markdown(
     """The report as Markdown; `figures` maps a figure's name to its path (or data URI)."""
     network, domain, program = result["network"], result["domain"], result["program"]
     status = "**verified**" if result["verified"] else "**not verified**"
-    size = f" ({domain['size']:,} {domain['kind']})" if domain["size"] else f" ({domain['kind']})"
+    units = {"finite": "points", "sequences": "sequences", "problems": "problems"}
+    size = (
+        f" ({domain['size']:,} {units.get(domain['kind'], domain['kind'])})"
+        if domain["size"]
+        else " (a real box)"
+        if domain["kind"] == "box"
+        else ""
+    )
     where = f" from `{network['source']}`" if network["source"] else ""
     lines = [
         "# net2code extraction report",
@@ -128,7 +135,7 @@ def render_markdown(
             "Search statistics: "
             + "; ".join(f"{k.replace('_', ' ')} {_cell(v)}" for k, v in stats.items())
             + ".",
-        ]  # noqa: E501
+        ]
     lines.append("")
     lines += _sections(result)
     lines += extra or []

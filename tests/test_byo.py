@@ -55,7 +55,9 @@ def export(model: nn.Module, example: torch.Tensor, folder: Path, name: str, fmt
             )  # fmt: skip
     else:
         batch = torch.export.Dim("batch")
-        program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
         torch.export.save(program, str(path))
     return path
 
@@ -394,3 +396,14 @@ def test_repr_is_short(tmp_path: Path) -> None:
 def test_from_module_checks_its_arguments() -> None:
     with pytest.raises(net2code.Net2CodeError, match="n_classes=0"):
         net2code.from_module(three_lines(), n_inputs=2, n_classes=0)
+
+
+def test_the_default_onnx_exporter_works_with_the_onnx_extra(tmp_path: Path) -> None:
+    # torch.onnx.export's default (dynamo) exporter needs onnxscript: the onnx extra has it.
+    path = tmp_path / "default.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(three_lines(), (torch.zeros(4, 2),), str(path))
+    network = net2code.load(path)
+    extraction = net2code.extract(network, "x:-3..3 y:-3..3 -> real")
+    assert extraction.verified and extraction.check("network").n == 49

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 
+@pytest.mark.slow
 def test_train_extract_verify_bench(tmp_path: Path, cli, one_line_error) -> None:
     # The E_a + E_b MLP generalises from 80% of the pairs to all of them (about 2 s).
     run_dir = tmp_path / "add13"

@@ -192,3 +192,23 @@ def test_the_old_training_names_say_where_they_went() -> None:
 
     with pytest.raises(AttributeError, match="net2code.zoo.modular.train.train"):
         net2code.train  # noqa: B018
+
+
+def test_verified_needs_a_complete_defining_check_and_no_disagreement_in_the_domain() -> None:
+    from net2code.checks import Check, headline, is_verified, verified_by
+
+    def check(name: str, scope: str, agree: int, **kw) -> Check:  # type: ignore[no-untyped-def]
+        return Check(name, kw.pop("against", "network"), scope, 10, agree, f"{name}", **kw)
+
+    exhaustive = check("every point", "exhaustive", 10, defining=True)
+    assert is_verified([exhaustive]) and verified_by([exhaustive])[0].startswith("10/10 points")
+    assert not is_verified([check("sample", "sampled", 10, defining=True)])  # sampled: never
+    assert not is_verified([check("sample", "sampled", 10)])  # nothing defines it
+    inside = check("program.py", "sampled", 9)
+    assert not is_verified([exhaustive, inside]) and headline([exhaustive, inside]) is inside
+    beyond = check("at 2L", "sampled", 3, within_domain=False)
+    truth = check("truth", "sampled", 0, against="truth")
+    assert is_verified([exhaustive, beyond, truth])  # reported beside it, not deciding it
+    assert "beyond the domain" in beyond.sentence()
+    with pytest.raises(ValueError, match="scope"):
+        check("x", "hoped", 10)

@@ -1,4 +1,5 @@
-"""Emitted code is standalone, named `program`, lint-clean, and computes its expression."""
+"""Emitted code is standalone, named `program`, lint-clean, and computes what the program
+object computes, for every kind of program the strategies return."""
 
 from __future__ import annotations
 
@@ -10,8 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from net2code.analyses.mechanism.faithful import FaithfulProgram, emit_faithful
 from net2code.emit import NUMPY_FILE, PROGRAM_FILE, emit, load_function
-from net2code.program import ExpressionProgram, binary, call, const, var
+from net2code.program import ExpressionProgram, binary, call, const, lookup, var
+from net2code.strategies.loops import Formulas, LoopProgram
+from net2code.strategies.machine import Machine
+from net2code.strategies.rules import RuleProgram, RuleTable, dead_end_filling_rule
+from net2code.strategies.scan import ScanProgram, ScanRule
 
 EXPRESSIONS = [
     binary("%", binary("+", var("a"), var("b")), const(59)),
@@ -19,6 +25,15 @@ EXPRESSIONS = [
     binary("//", binary("**", var("a"), const(2)), const(-7)),
     const(4),
 ]
+
+
+def lint(folder: Path, *names: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "E,F,W,I,B,UP",
+         "--ignore", "E501", *names],
+        cwd=folder, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("expr", EXPRESSIONS)
@@ -40,24 +55,90 @@ def test_emitted_variants_agree_with_the_expression(expr, tmp_path: Path) -> Non
     assert [f(int(a), int(b)) for a, b in grid] == expected.tolist()
     assert g(grid[:, 0], grid[:, 1]).tolist() == expected.tolist()
 
-    (tmp_path / "program.py").write_text(plain)
-    (tmp_path / "program_numpy.py").write_text(vectorised)
-    lint = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ruff",
-            "check",
-            "--isolated",
-            "--select",
-            "E,F,W,I,B,UP",
-            "--ignore",
-            "E501",
-            ".",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert lint.returncode == 0, lint.stdout + lint.stderr
+    (tmp_path / PROGRAM_FILE).write_text(plain)
+    (tmp_path / NUMPY_FILE).write_text(vectorised)
+    lint(tmp_path, PROGRAM_FILE, NUMPY_FILE)
+
+
+def _parity_machine() -> Machine:
+    symbols = np.array([[0], [1]])
+    nxt = np.array([[0, 1], [1, -1]])  # state 1 has not seen input 1: an open machine
+    out = np.array([[0, 1], [1, 0]])
+    return Machine(symbols, nxt, out, 0, np.zeros((2, 1)), nxt >= 0)
+
+
+def _unnamed(rule: RuleTable, totalistic: bool = True) -> RuleTable:
+    """The same table without its name: emitted as a rule by neighbour count, or (with one
+    entry changed, so that the count no longer decides) as the full table."""
+    rule.name = None
+    if not totalistic:
+        rule.table[1, 1, 1] = 1  # an open pixel alive with only its upper neighbour survives
+    return rule
+
+
+PROGRAMS = {
+    "lookup table": ExpressionProgram(
+        lookup("TABLE", binary("+", binary("*", var("a"), const(2)), var("b"))),
+        ("a", "b"),
+        (("TABLE", (0, 1, 1, 0)),),
+    ),
+    "loop formula": LoopProgram(
+        "formula",
+        ("x",),
+        True,
+        Formulas(
+            "the output after input 0",
+            0,
+            call("abs", binary("-", var("s"), var("x"))),
+            var("s"),
+            True,
+        ),
+    ),  # fmt: skip
+    "loop table": LoopProgram("table", ("x",), False, machine=_parity_machine()),
+    "loop recurrence": LoopProgram(
+        "recurrence",
+        ("x",),
+        True,
+        recurrence={"expression": "2 * y1 - y2 + x0", "y_lags": 2, "x_lags": 0},
+    ),  # fmt: skip
+    "dead-end filling": RuleProgram(dead_end_filling_rule()),
+    "rule by count": RuleProgram(_unnamed(dead_end_filling_rule())),
+    "rule table": RuleProgram(_unnamed(dead_end_filling_rule(), totalistic=False)),
+    "scan": ScanProgram(ScanRule("right-to-left", (0, 1, 1, 0), (0, 1), 1.0)),
+}
+
+
+@pytest.mark.parametrize("kind", list(PROGRAMS))
+def test_every_kind_of_program_is_emitted_lint_clean(kind: str, tmp_path: Path) -> None:
+    program = PROGRAMS[kind]
+    files = emit(program, [f"A {kind} program", "", "Checked by nobody."])
+    for name, source in files.items():
+        (tmp_path / name).write_text(source)
+        namespace: dict = {}
+        exec(compile(source, name, "exec"), namespace)
+        assert callable(namespace["program"])
+    lint(tmp_path, *files)
+    assert program.size > 0 and program.size_unit in ("nodes", "lines")
+
+
+def test_the_faithful_program_goes_through_the_same_emitter(tmp_path: Path) -> None:
+    faithful = FaithfulProgram(7, [(1, "clock", (1.0, 0.0))])
+    source = emit_faithful(faithful, ["A Clock on Z_7"])
+    (tmp_path / "mechanism.py").write_text(source)
+    lint(tmp_path, "mechanism.py")
+    program = load_function(source)
+    assert all(program(a, b) == (a + b) % 7 for a in range(7) for b in range(7))
+
+
+def test_loops_run_alike_one_at_a_time_and_batched() -> None:
+    xs = np.array([[1, 0, 1, 1], [0, 0, 1, 0]])
+    for kind in ("loop formula", "loop recurrence"):
+        files = emit(PROGRAMS[kind], ["test"])
+        one, batch = load_function(files[PROGRAM_FILE]), load_function(files[NUMPY_FILE])
+        assert np.allclose(batch(xs), [one(list(map(int, row))) for row in xs])
+    files = emit(PROGRAMS["loop table"], ["test"])
+    one, batch = load_function(files[PROGRAM_FILE]), load_function(files[NUMPY_FILE])
+    assert one([1, 0]) == [1, 1] and batch(np.array([[1, 0]])).tolist() == [[1, 1]]
+    with pytest.raises(ValueError, match="beyond the extracted machine"):
+        one([1, 1])  # state 1 never saw input 1
+    assert batch(np.array([[1, 1]]))[0, 1] == np.iinfo(np.int64).min  # the batch's UNKNOWN

@@ -155,6 +155,7 @@ def test_cli_surgery(tmp_path: Path) -> None:
     assert rebuilt.vocab == 67
 
 
+@pytest.mark.slow
 def test_small_sweep_writes_table_and_plot(tmp_path: Path) -> None:
     from net2code.zoo.modular.sweep import SweepConfig, sweep
 

@@ -352,7 +352,7 @@ class Iterated:
         large = 33 if problem == "maze" else 256
         for size in tqdm(domain.sizes, disable=not progress, desc="check", unit="size"):
             n = LARGE_COUNT if size > large and options.count is None else count
-            checks += self._sampled(network, program, size, n, options.seed)
+            checks += self._sampled(network, program, size, n, options.seed, size == small)
         size, n = PROGRAM_ONLY[problem]
         items, labels = problems(problem, size, n, VERIFY_SEED)
         start = time.perf_counter()
@@ -370,13 +370,14 @@ class Iterated:
                 size=size,
                 description=f"{PROGRAM_FILE} against the true answer on {n} problems too large "
                 "to run the network on here",
+                within_domain=False,
                 details={"program_ms_per_problem": round(1000 * seconds / n, 2)},
             )
         )
         return checks
 
     def _sampled(
-        self, network: IteratedNetwork, program: Any, size: int, n: int, seed: int
+        self, network: IteratedNetwork, program: Any, size: int, n: int, seed: int, within: bool
     ) -> list[Check]:
         """Network and program on the same `n` held-out problems of `size`, both timed."""
         import torch
@@ -417,6 +418,7 @@ class Iterated:
                 size=size,
                 description=f"{PROGRAM_FILE} on {n} held-out problems of size {size}, against "
                 "the network at its stopping rule (both timed on them)",
+                within_domain=within,
                 disagreements=_listed(problem, items, agree),
                 details=details,
             ),
@@ -429,6 +431,7 @@ class Iterated:
                 unit=unit,
                 size=size,
                 description=f"{PROGRAM_FILE} against the true answer on the same {n} problems",
+                within_domain=within,
             ),
         ]
 

@@ -129,16 +129,17 @@ def as_python(x: np.ndarray) -> list[list[Any]]:
     return [[tuple(cast(v) for v in step) for step in seq] for seq in x]
 
 
-def _run_scalar(function: Callable[..., Any], x: np.ndarray) -> tuple[np.ndarray, int]:
-    """Outputs (n, length) of program(xs) per sequence; rows that raise are NaN and counted."""
+def _run_scalar(function: Callable[..., Any], x: np.ndarray) -> tuple[np.ndarray, dict[int, str]]:
+    """Outputs (n, length) of program(xs) per sequence; rows that raise are NaN, and their
+    errors are returned by row."""
     out = np.full(x.shape[:2], np.nan)
-    failed = 0
+    errors: dict[int, str] = {}
     for i, seq in enumerate(as_python(x)):
         try:
             out[i] = np.asarray(function(seq), dtype=np.float64)
-        except (ValueError, KeyError, TypeError, ZeroDivisionError, OverflowError, IndexError):
-            failed += 1
-    return out, failed
+        except (ValueError, KeyError, TypeError, ZeroDivisionError, OverflowError, IndexError) as e:
+            errors[i] = f"{type(e).__name__}: {e}"[:200]
+    return out, errors
 
 
 def _run_batch(function: Callable[..., Any], x: np.ndarray) -> np.ndarray:
@@ -162,14 +163,19 @@ def _sequence_check(
     against: str,
     scope: str,
     description: str,
-    failed: int = 0,
+    errors: dict[int, str] | None = None,
     defining: bool = False,
+    within_domain: bool = True,
 ) -> Check:
-    """Compare outputs (n, length) step by step; a sequence agrees when every step does."""
+    """Compare outputs (n, length) step by step; a sequence agrees when every step does.
+    `errors` are the sequences on which the program raised, by row."""
     ok = np.abs(values - reference.astype(np.float64)) <= tolerance  # NaN never agrees
     rows = ok.all(1)
-    listed = []
+    listed: list[dict[str, Any]] = []
     for i in np.flatnonzero(~rows)[:MAX_LISTED].tolist():
+        if errors and i in errors:  # the program raised on this sequence
+            listed.append({"inputs": as_python(x[i : i + 1])[0], "error": errors[i]})
+            continue
         t = int(np.flatnonzero(~ok[i])[0])
         value = values[i, t]
         listed.append(
@@ -190,8 +196,9 @@ def _sequence_check(
         size=int(x.shape[1]),
         description=description,
         defining=defining,
+        within_domain=within_domain,
         disagreements=tuple(listed),
-        details={"steps_agree": float(ok.mean()), "program_errors": failed},
+        details={"steps_agree": float(ok.mean()), "program_errors": len(errors or {})},
     )
 
 
@@ -274,11 +281,11 @@ class Recurrent:
         if length is not None:
             x = domain.enumerate(length)  # (k^n, n, d)
             reference = model.run(x, states=False)[0]
-            failed = 0
+            errors: dict[int, str] = {}
             if NUMPY_FILE in files:
                 used, values = NUMPY_FILE, _run_batch(load_function(files[NUMPY_FILE]), x)
             else:
-                used, (values, failed) = PROGRAM_FILE, _run_scalar(program, x)
+                used, (values, errors) = PROGRAM_FILE, _run_scalar(program, x)
             alphabet = " ".join(r.spec() for r in domain.inputs)
             checks.append(
                 _sequence_check(
@@ -291,12 +298,12 @@ class Recurrent:
                     scope="exhaustive",
                     description=f"{used} on every sequence of length {length} over "
                     f"{alphabet} (each shorter one is a prefix)",
-                    failed=failed,
+                    errors=errors,
                     defining=True,
                 )
             )
         test = network.inputs["test"]
-        values, failed = _run_scalar(program, test)
+        values, errors = _run_scalar(program, test)
         checks.append(
             _sequence_check(
                 f"network at L={domain.length}",
@@ -308,13 +315,14 @@ class Recurrent:
                 scope="sampled",
                 description=f"{PROGRAM_FILE} on the run's {len(test):,} held-out sequences of "
                 "the training length",
-                failed=failed,
+                errors=errors,
+                within_domain=domain.exhaustive_length == domain.length,
             )
         )
         if quick:
             return checks
         longer = _sample_like(test, LONG_SEQUENCES, 2 * domain.length, options.seed + 1)
-        values, failed = _run_scalar(program, longer)
+        values, errors = _run_scalar(program, longer)
         checks.append(
             _sequence_check(
                 f"network at 2L={2 * domain.length}",
@@ -326,13 +334,14 @@ class Recurrent:
                 scope="sampled",
                 description=f"{PROGRAM_FILE} on {LONG_SEQUENCES} sequences twice the training "
                 "length, steps drawn from the held-out ones",
-                failed=failed,
+                errors=errors,
+                within_domain=False,
             )
         )
         truth = self._truth(network, options)
         if truth is not None:
             name, function, x10 = truth
-            values, failed = _run_scalar(program, x10)
+            values, errors = _run_scalar(program, x10)
             checks.append(
                 _sequence_check(
                     f"truth at 10L={10 * domain.length}",
@@ -344,7 +353,8 @@ class Recurrent:
                     scope="sampled",
                     description=f"{PROGRAM_FILE} against {name} on {len(x10)} sequences ten "
                     "times the training length",
-                    failed=failed,
+                    errors=errors,
+                    within_domain=False,
                 )
             )
         return checks
@@ -399,11 +409,15 @@ class Recurrent:
 
     def report(self, result: dict[str, Any]) -> list[str]:
         section = result["recurrent"]
+        reach = (
+            "general (nothing in it is tied to a length)"
+            if section["general"]
+            else "tied to the machine the data reached"
+        )
         lines = [
             "## Loop",
             "",
-            f"- trained at length {section['training_length']}; the program is "
-            f"{'general (nothing in it is tied to a length)' if section['general'] else 'tied to the machine the data reached'}",  # noqa: E501
+            f"- trained at length {section['training_length']}; the program is {reach}",
         ]
         if section["machine"]:
             m = section["machine"]
