@@ -3,6 +3,7 @@ torch.export `.pt2` inside the test, then loaded from the file and extracted."""
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import warnings
@@ -407,3 +408,17 @@ def test_the_default_onnx_exporter_works_with_the_onnx_extra(tmp_path: Path) -> 
     network = net2code.load(path)
     extraction = net2code.extract(network, "x:-3..3 y:-3..3 -> real")
     assert extraction.verified and extraction.check("network").n == 49
+
+
+def test_verify_and_bench_work_from_the_output_folder_of_a_file(tmp_path: Path, cli) -> None:
+    x = net2code.Domain.parse("x1:bit x2:bit").enumerate()
+    model = fit(x, x[:, 0] ^ x[:, 1], (8,))
+    path = export(model, torch.zeros(4, 2), tmp_path, "xor", "onnx")
+    out = tmp_path / "out"
+    proc = cli("extract", str(path), "--domain", "x1:bit x2:bit", "-o", str(out), "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    proc = cli("verify", str(out))  # result.json names the ONNX file
+    assert proc.returncode == 0 and proc.stdout.strip().endswith(": verified"), proc.stdout
+    proc = cli("bench", str(out), "--max-seconds", "0.2")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((out / "bench.json").read_text())["workload_size"] == 4
