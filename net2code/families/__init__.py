@@ -17,6 +17,7 @@ tests (tests/test_conformance.py) then run it through the whole pipeline.
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -71,10 +72,7 @@ class Workload:
         if self.items is not None:
             return len(self.items)
         assert self.ranges is not None
-        total = 1
-        for lo, hi in self.ranges:
-            total *= hi - lo + 1
-        return total
+        return math.prod(hi - lo + 1 for lo, hi in self.ranges)
 
 
 class Family(Protocol):
