@@ -170,6 +170,18 @@ def _load_onnx(path: Path) -> FeedForwardNetwork:
         )
     except Exception as exc:
         raise CheckpointError(f"{path}: onnxruntime cannot run it: {_first_line(exc)}") from None
+    try:
+        return _onnx_network(path, model, session)
+    except CheckpointError:
+        raise
+    except Exception as exc:  # a graph that parses and runs but whose names or types do not
+        raise CheckpointError(f"{path} is not a usable ONNX model: {_first_line(exc)}") from None
+
+
+def _onnx_network(path: Path, model: Any, session: Any) -> FeedForwardNetwork:
+    """The network behind an onnxruntime session, after its signature is checked."""
+    import onnx
+
     inputs, outputs = session.get_inputs(), session.get_outputs()
     if len(inputs) != 1:
         raise CheckpointError(f"{path} has {len(inputs)} graph inputs; net2code needs exactly 1")
@@ -300,6 +312,21 @@ def _load_pt2(path: Path) -> FeedForwardNetwork:
         raise CheckpointError(
             f"{path} is not a readable torch.export archive: {_first_line(exc)}"
         ) from None
+    try:
+        with _quiet():
+            return _pt2_network(path, program)
+    except CheckpointError:
+        raise
+    except Exception as exc:  # an archive that loads but whose program does not hold together
+        raise CheckpointError(
+            f"{path} is not a usable torch.export program: {_first_line(exc)}"
+        ) from None
+
+
+def _pt2_network(path: Path, program: Any) -> FeedForwardNetwork:
+    """The network behind a loaded torch.export program, after its signature is checked."""
+    import torch
+
     module = program.module()
     placeholders = [
         node

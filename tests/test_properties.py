@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
@@ -21,7 +22,16 @@ import net2code
 from net2code.domain import Domain
 from net2code.errors import DomainError, Net2CodeError
 
-SETTINGS = settings(max_examples=60, deadline=10_000, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized: CI runs the same examples every time (set NET2CODE_EXAMPLES to explore more, at
+# random). Every failure found by exploring is pinned below with @example.
+EXPLORE = int(os.environ.get("NET2CODE_EXAMPLES", "0"))
+SETTINGS = settings(
+    max_examples=EXPLORE or 100,
+    derandomize=not EXPLORE,
+    database=None,
+    deadline=10_000,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 # ------------------------------------------------------------------------ domain language
 NAME = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,4}", fullmatch=True)
@@ -154,6 +164,8 @@ MUTATION = st.tuples(st.integers(0, 1 << 20), FLIPS)
 def test_truncated_or_mutated_network_files(run_files: dict[str, bytes], name: str) -> None:
     @SETTINGS
     @given(MUTATION)
+    @example((499, [(316327, 128)]))  # ONNX: an input name that is not UTF-8 (found 2026-11-26)
+    @example((11555, [(18980, 32)]))  # .pt2: loads, but its call signature is gone (found too)
     def check(mutation: tuple[int, list[tuple[int, int]]]) -> None:
         cut, flips = mutation
         with tempfile.TemporaryDirectory() as tmp:
