@@ -23,7 +23,6 @@ from .errors import Net2CodeError
 
 EXIT_NOT_VERIFIED = 1
 EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130  # set by typer
 EPILOG = (
     "Exit codes: 0 done; 1 not verified (verify, or extract --strict); 2 bad input (one line "
     "on stderr); 130 interrupted."

@@ -34,6 +34,7 @@ from net2code.zoo.thinking.data import (
     is_valid_path,
     make_mazes,
     make_prefix_sums,
+    maze_count,
 )
 from net2code.zoo.thinking.evaluate import (
     accuracy_by_iterations,
@@ -115,7 +116,7 @@ def test_every_small_maze_and_bit_string_is_enumerated() -> None:
         is_tree(k) and is_valid_path(k, y)
         for k, y in zip(mazes.kinds[::97], mazes.labels[::97], strict=True)
     )
-    assert len(all_mazes(3)) == 48
+    assert len(all_mazes(3)) == 48 and maze_count(3) == 48 and maze_count(5) == 13_824
     with pytest.raises(ConfigError, match="too many mazes"):
         all_mazes(7)
     bits = all_bit_strings(4)

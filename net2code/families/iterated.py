@@ -261,7 +261,9 @@ class Iterated:
         if options.count is not None and options.count < 1:
             raise ConfigError(f"--count {options.count} must be >= 1")
         small = EXHAUSTIVE_MAZE if problem == "maze" else EXHAUSTIVE_BITS
-        every = 13_824 if problem == "maze" else 2**EXHAUSTIVE_BITS
+        from ..zoo.thinking.data import maze_count
+
+        every = maze_count(small) if problem == "maze" else 2**small
         return ProblemDomain(problem, small, every, sizes, network.train_size)
 
     def strategies(self, domain: ProblemDomain) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ so the path is read off the depth-first tree in O(path) and every label is check
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -112,6 +113,7 @@ def make_mazes(count: int, size: int, seed: int = 0, check: bool = True) -> Maze
 MAX_ENUMERATED_MAZE = 5  # 13,824 mazes; the next size, 7, has about 24 million
 
 
+@functools.cache
 def _spanning_trees(cells: int) -> list[list[tuple[int, int]]]:
     """Every spanning tree of the cells x cells grid graph, as lists of edges (cell, cell)."""
     edges = [(r * cells + c, r * cells + c + 1) for r in range(cells) for c in range(cells - 1)] + [
@@ -135,6 +137,12 @@ def _spanning_trees(cells: int) -> list[list[tuple[int, int]]]:
         else:
             trees.append(list(chosen))
     return trees
+
+
+def maze_count(size: int) -> int:
+    """How many n x n mazes `all_mazes` gives: spanning trees x ordered start-end pairs."""
+    cells = check_maze_size(size)
+    return len(_spanning_trees(cells)) * cells * cells * (cells * cells - 1)
 
 
 def all_mazes(size: int) -> Mazes:
