@@ -4,6 +4,9 @@
     "x1:bit x2:bit x3:bit"       bits (short for x:0..1)
     "x:[-1,1] y:[-2.5,2.5]"      a real box (not enumerable: sampled, or proved per region)
     "x1:bit x2:bit -> bit"       a readout after "->": argmax | bit | round | real
+    "seq(x:0..1) len:0..14 -> argmax"          sequences: every step in 0..1, lengths 0 to 14
+    "seq(x:{0,1}) prefix:2 len:0..12 -> bits"  a set of token ids, a BOS token 2 before each
+                                               sequence (its output dropped), bits per step
 
 Each family has its domain type: `Domain` (points: finite or a real box) for feed-forward
 networks, `SequenceDomain` for recurrent ones, `ProblemDomain` for iterated ones. All three
@@ -189,30 +192,163 @@ class Domain:
 
 
 MAX_SEQUENCES = 1 << 20  # the most sequences an exhaustive check enumerates
+SEQUENCE_READOUTS = ("argmax", "bits", "round", "real")
+_SET = re.compile(rf"^{_NAME}:\{{(?P<values>-?\d+(?:,-?\d+)*)\}}$")
+_LEN = re.compile(r"^len:(?:(?P<lo>\d+)\.\.)?(?P<hi>\d+)$")
+_PREFIX = re.compile(r"^prefix:\{?(?P<values>-?\d+(?:,-?\d+)*)\}?$")
+_BITS = re.compile(r"^bits(?:\((?P<units>\d+(?:,\d+)*)\))?$")
+
+
+@dataclass(frozen=True)
+class IntSet:
+    """An integer input taking the listed values (token ids, say), in increasing order."""
+
+    name: str
+    values: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if not self.values:
+            raise DomainError(f"input {self.name!r}: the set of values is empty")
+        if list(self.values) != sorted(set(self.values)):
+            object.__setattr__(self, "values", tuple(sorted(set(self.values))))
+
+    @property
+    def size(self) -> int:
+        return len(self.values)
+
+    @property
+    def lo(self) -> int:
+        return self.values[0]
+
+    @property
+    def hi(self) -> int:
+        return self.values[-1]
+
+    def spec(self) -> str:
+        return f"{self.name}:{{{','.join(str(v) for v in self.values)}}}"
+
+
+Step = IntRange | IntSet | RealInterval
+
+
+def _step_values(r: IntRange | IntSet) -> list[int]:
+    return list(r.values) if isinstance(r, IntSet) else list(range(r.lo, r.hi + 1))
 
 
 @dataclass(frozen=True)
 class SequenceDomain:
-    """Sequences whose steps take values in `inputs` (one range per component), with one output
-    per step read as `readout` (argmax, round or real).
+    """Sequences whose steps take values in `inputs` (one range or set per component), with
+    one output per step read as `readout`: argmax, bits (logit > 0 per output unit, or per
+    unit listed in `units`), round or real.
 
-    `length` is the length the network was trained at; `exhaustive_length` the longest length
-    at which every sequence over the alphabet can be checked (at most MAX_SEQUENCES of them;
-    every shorter sequence is a prefix of one, and the networks are causal). Real components
-    have no alphabet to enumerate: then it is None.
+    `length` is the longest length checked: given by the user (``len:0..14``: then every
+    sequence up to it is enumerated, at most MAX_SEQUENCES of the longest length), or the
+    length a run was trained at (then `exhaustive_length` is the longest enumerable length up
+    to it). `prefix` tokens (a BOS token, say) go before every sequence; their outputs are
+    dropped. Real components have no alphabet to enumerate: then `exhaustive_length` is None.
     """
 
-    inputs: tuple[IntRange | RealInterval, ...]
+    inputs: tuple[Step, ...]
     length: int
     readout: str = "argmax"
+    prefix: tuple[int, ...] = ()
+    units: tuple[int, ...] | None = None
+    min_length: int = 1
+    given: bool = False  # the lengths come from the user (len:...), not from a run
 
     def __post_init__(self) -> None:
         if not self.inputs:
             raise DomainError("a sequence domain needs at least one input per step")
+        names = [r.name for r in self.inputs]
+        if len(set(names)) != len(names):
+            raise DomainError(f"input names must be distinct, got {' '.join(names)}")
         if self.length < 1:
             raise DomainError(f"sequence length {self.length} must be >= 1")
-        if self.readout not in ("argmax", "round", "real"):
-            raise DomainError(f"sequence readout {self.readout!r} must be argmax, round or real")
+        if not 0 <= self.min_length <= self.length:
+            raise DomainError(
+                f"lengths {self.min_length}..{self.length}: the shortest must be in 0..longest"
+            )
+        if self.readout not in SEQUENCE_READOUTS:
+            raise DomainError(
+                f"sequence readout {self.readout!r} is unknown; choose one of "
+                f"{', '.join(SEQUENCE_READOUTS)}"
+            )
+        if self.units is not None and self.readout != "bits":
+            raise DomainError("output units can be chosen for the bits readout only")
+        if self.prefix and (len(self.inputs) != 1 or self.alphabet_size is None):
+            raise DomainError("prefix tokens need one integer input per step")
+        if self.given:
+            k = self.alphabet_size
+            if k is None:
+                raise DomainError("len:... needs integer inputs (real steps cannot be enumerated)")
+            if k**self.length > MAX_SEQUENCES:
+                raise DomainError(
+                    f"len:..{self.length} over {k} symbols is {k}^{self.length} = "
+                    f"{k**self.length:,} sequences, over the enumeration limit of "
+                    f"{MAX_SEQUENCES:,} (2^20); the longest length that fits is "
+                    f"{int(math.log(MAX_SEQUENCES) / math.log(k)) if k > 1 else 'any'}"
+                )
+
+    @classmethod
+    def parse(cls, spec: str) -> SequenceDomain:
+        """``seq(STEP ...) [prefix:T[,T...]] [len:[LO..]HI] [-> READOUT]``, where a STEP is
+        NAME:LO..HI, NAME:bit or NAME:{V,V,...} and READOUT is argmax, bits, bits(U,U,...),
+        round or real."""
+        text = spec.strip()
+        head, arrow, readout_part = text.partition("->")
+        readout = readout_part.strip() or "argmax"
+        if arrow and not readout_part.strip():
+            raise DomainError(f"domain {spec!r} has '->' but no readout")
+        units = None
+        if match := _BITS.match(readout):
+            readout = "bits"
+            if match["units"]:
+                units = tuple(int(u) for u in match["units"].split(","))
+        match = re.match(r"^\s*seq\((?P<steps>[^)]*)\)(?P<rest>.*)$", head)
+        if match is None:
+            raise DomainError(
+                f"cannot parse sequence domain {spec!r}: expected seq(NAME:LO..HI ...) "
+                "[prefix:T] [len:LO..HI] [-> readout]"
+            )
+        steps: list[Step] = []
+        for token in match["steps"].split():
+            if m := _INT.match(token):
+                steps.append(IntRange(m["name"], int(m["lo"]), int(m["hi"])))
+            elif m := _BIT.match(token):
+                steps.append(IntRange(m["name"], 0, 1))
+            elif m := _SET.match(token.replace(" ", "")):
+                steps.append(IntSet(m["name"], tuple(int(v) for v in m["values"].split(","))))
+            elif m := _REAL.match(token):
+                steps.append(RealInterval(m["name"], float(m["lo"]), float(m["hi"])))
+            else:
+                raise DomainError(
+                    f"cannot parse step {token!r}: expected NAME:LO..HI, NAME:bit, "
+                    "NAME:{V,V,...} or NAME:[LO,HI]"
+                )
+        prefix: tuple[int, ...] = ()
+        lengths: tuple[int, int] | None = None
+        for token in match["rest"].split():
+            if m := _PREFIX.match(token):
+                prefix = tuple(int(v) for v in m["values"].split(","))
+            elif m := _LEN.match(token):
+                lengths = (int(m["lo"] or 1), int(m["hi"]))
+            else:
+                raise DomainError(
+                    f"cannot parse {token!r} in {spec!r}: expected prefix:T or len:LO..HI"
+                )
+        if lengths is None:
+            raise DomainError(f"sequence domain {spec!r} needs the lengths to check: len:0..N")
+        if lengths[1] < lengths[0]:
+            raise DomainError(f"len:{lengths[0]}..{lengths[1]} is empty (hi < lo)")
+        return cls(
+            tuple(steps),
+            lengths[1],
+            readout,
+            prefix=prefix,
+            units=units,
+            min_length=lengths[0],
+            given=True,
+        )
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -220,15 +356,17 @@ class SequenceDomain:
 
     @property
     def alphabet_size(self) -> int | None:
-        if not all(isinstance(r, IntRange) for r in self.inputs):
+        if not all(isinstance(r, IntRange | IntSet) for r in self.inputs):
             return None
-        return math.prod(r.size for r in self.inputs if isinstance(r, IntRange))
+        return math.prod(r.size for r in self.inputs if isinstance(r, IntRange | IntSet))
 
     @property
     def exhaustive_length(self) -> int | None:
         k = self.alphabet_size
         if k is None:
             return None
+        if self.given:
+            return self.length
         n = 0
         while n < self.length and k ** (n + 1) <= MAX_SEQUENCES:
             n += 1
@@ -241,20 +379,34 @@ class SequenceDomain:
     @property
     def size(self) -> int | None:
         n, k = self.exhaustive_length, self.alphabet_size
-        return None if n is None or k is None else k**n
+        if n is None or k is None:
+            return None
+        if self.given:  # every sequence of every length checked
+            return sum(k**i for i in range(self.min_length, n + 1))
+        return k**n
+
+    @property
+    def readout_spec(self) -> str:
+        if self.units is not None:
+            return f"bits({','.join(str(u) for u in self.units)})"
+        return self.readout
 
     def spec(self) -> str:
-        n = self.exhaustive_length or self.length
         steps = " ".join(r.spec() for r in self.inputs)
-        return f"seq({steps}) len:1..{n} -> {self.readout}"
+        prefix = f" prefix:{','.join(str(t) for t in self.prefix)}" if self.prefix else ""
+        lo = self.min_length if self.given else 1
+        n = self.length if self.given else (self.exhaustive_length or self.length)
+        return f"seq({steps}){prefix} len:{lo}..{n} -> {self.readout_spec}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"spec": self.spec(), "kind": self.kind, "size": self.size}
 
     def symbols(self) -> np.ndarray:
         """Every step value, the last component varying fastest.  # (k, d) int64"""
-        ranges = [range(int(r.lo), int(r.hi) + 1) for r in self.inputs]
-        return np.array(list(itertools.product(*ranges)), dtype=np.int64).reshape(
+        values = [_step_values(r) for r in self.inputs if isinstance(r, IntRange | IntSet)]
+        if len(values) != len(self.inputs):
+            raise DomainError(f"domain {self.spec()!r} has real steps: no symbols to list")
+        return np.array(list(itertools.product(*values)), dtype=np.int64).reshape(
             -1, len(self.inputs)
         )
 
@@ -267,7 +419,20 @@ class SequenceDomain:
                 f"{k}^{length} = {k**length:,} sequences exceed the limit of {MAX_SEQUENCES:,}"
             )
         index = np.indices((k,) * length).reshape(length, -1).T  # (k^length, length)
-        return symbols[index]
+        return symbols[index].reshape(k**length, length, len(self.inputs))
+
+    def sample(self, n: int, length: int, seed: int = 0) -> np.ndarray:
+        """Uniform random sequences over the alphabet.  # (n, length, d) int64"""
+        symbols = self.symbols()
+        rng = np.random.default_rng(seed)
+        return symbols[rng.integers(len(symbols), size=(n, length))]
+
+
+def parse_domain(spec: str) -> Domain | SequenceDomain:
+    """A point domain ("a:0..58 b:0..58") or a sequence domain ("seq(x:0..1) len:0..14")."""
+    if spec.strip().startswith("seq("):
+        return SequenceDomain.parse(spec)
+    return Domain.parse(spec)
 
 
 @dataclass(frozen=True)

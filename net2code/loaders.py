@@ -41,6 +41,11 @@ def load(path: Path | str) -> Network:
     if not path.exists():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
     suffix = path.suffix.lower()
+    if path.is_dir():
+        from .sequence import is_hf_folder, load_hf
+
+        if is_hf_folder(path):
+            return load_hf(path)
     if path.is_dir() or suffix in (".safetensors", ".json"):
         from .checkpoint import load_run
 
@@ -115,8 +120,7 @@ def _outputs_per_point(shape: tuple[Any, ...], path: Path, what: str) -> int | N
     dims = ", ".join(str(d) for d in shape)
     raise CheckpointError(
         f"{path}: {what} has shape ({dims}); no family of networks takes it: a feed-forward "
-        "network gives (batch, n_outputs) or (batch,). Per-step outputs (batch, length, classes) "
-        "of a sequence network are not read from files yet"
+        "network gives (batch, n_outputs) or (batch,), a sequence network (batch, length, k)"
     )
 
 
@@ -141,7 +145,7 @@ def _chunked(
 
 
 # ---------------------------------------------------------------------------- ONNX
-def _load_onnx(path: Path) -> FeedForwardNetwork:
+def _load_onnx(path: Path) -> Network:
     try:
         import onnx
         import onnxruntime as ort
@@ -178,7 +182,7 @@ def _load_onnx(path: Path) -> FeedForwardNetwork:
         raise CheckpointError(f"{path} is not a usable ONNX model: {_first_line(exc)}") from None
 
 
-def _onnx_network(path: Path, model: Any, session: Any) -> FeedForwardNetwork:
+def _onnx_network(path: Path, model: Any, session: Any) -> Network:
     """The network behind an onnxruntime session, after its signature is checked."""
     import onnx
 
@@ -187,6 +191,8 @@ def _onnx_network(path: Path, model: Any, session: Any) -> FeedForwardNetwork:
         raise CheckpointError(f"{path} has {len(inputs)} graph inputs; net2code needs exactly 1")
     graph_input = inputs[0]
     shape = graph_input.shape
+    if len(outputs[0].shape) == 3 or len(shape) == 3:
+        return _onnx_sequence(path, model, session)
     if len(shape) != 2 or not isinstance(shape[1], int):
         raise CheckpointError(
             f"{path}: input {graph_input.name!r} has shape {shape}; expected (batch, n_inputs)"
@@ -223,6 +229,80 @@ def _onnx_network(path: Path, model: Any, session: Any) -> FeedForwardNetwork:
         vocab=vocab,
         source=str(path),
         layers=None if is_int else layers_from_ops(_onnx_ops(model, weights)),
+        n_parameters=n_params,
+    )
+
+
+def _fixed_batch(
+    run: Callable[[np.ndarray], np.ndarray], fixed_batch: int | None
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Sequences through a graph traced at one batch size: in chunks of it, the last padded."""
+    if fixed_batch is None:
+        return run
+
+    def forward(feed: np.ndarray) -> np.ndarray:
+        parts = []
+        for i in range(0, len(feed), fixed_batch):
+            chunk = feed[i : i + fixed_batch]
+            pad = np.broadcast_to(chunk[:1], (fixed_batch - len(chunk), *chunk.shape[1:]))
+            parts.append(np.asarray(run(np.concatenate([chunk, pad])))[: len(chunk)])
+        return np.concatenate(parts)
+
+    return forward
+
+
+def _onnx_sequence(path: Path, model: Any, session: Any) -> Network:
+    """A sequence graph: (batch, length) tokens or (batch, length, d) values to (batch, length,
+    k); recurrent ops (RNN, GRU, LSTM, Scan, Loop) or any graph with that signature."""
+    import onnx
+
+    from .sequence import SequenceNetwork
+
+    graph_input, graph_output = session.get_inputs()[0], session.get_outputs()[0]
+    shape = graph_input.shape
+    is_int = "int" in graph_input.type
+    if len(shape) not in (2, 3) or (len(shape) == 3 and is_int):
+        raise CheckpointError(
+            f"{path}: input {graph_input.name!r} has shape {shape}; a sequence graph takes "
+            "(batch, length) tokens or (batch, length, d) values"
+        )
+    if len(shape) == 3 and not isinstance(shape[2], int):
+        raise CheckpointError(f"{path}: input {graph_input.name!r} has no fixed step size {shape}")
+    dtype = np.int64 if "int64" in graph_input.type else np.int32 if is_int else np.float32
+    fixed_batch = shape[0] if isinstance(shape[0], int) and shape[0] > 0 else None
+    fixed_length = shape[1] if isinstance(shape[1], int) and shape[1] > 0 else None
+
+    def run(feed: np.ndarray) -> np.ndarray:
+        try:
+            return np.asarray(session.run(None, {graph_input.name: feed.astype(dtype)})[0])
+        except Exception as exc:
+            raise CheckpointError(f"{path}: onnxruntime failed: {_first_line(exc)}") from None
+
+    forward = _fixed_batch(run, fixed_batch)
+    length = fixed_length or 3
+    probe_shape = (
+        (fixed_batch or 2, length) if len(shape) == 2 else (fixed_batch or 2, length, shape[2])
+    )
+    probe = forward(np.zeros(probe_shape, dtype=dtype))
+    if probe.ndim != 3:
+        raise CheckpointError(
+            f"{path}: output {graph_output.name!r} has shape {probe.shape} for input "
+            f"{probe_shape}; a sequence network gives (batch, length, outputs)"
+        )
+    weights = {init.name: onnx.numpy_helper.to_array(init) for init in model.graph.initializer}
+    n_params = int(sum(w.size for w in weights.values()))
+    ops = sorted({n.op_type for n in model.graph.node} & {"RNN", "GRU", "LSTM", "Scan", "Loop"})
+    kind = f"{'/'.join(ops)} " if ops else ""
+    return SequenceNetwork(
+        forward=forward,
+        n_outputs=int(probe.shape[2]),
+        tokens=len(shape) == 2,
+        inputs_per_step=1 if len(shape) == 2 else int(shape[2]),
+        vocab=_onnx_vocab(model, weights) if is_int else None,
+        fixed_length=fixed_length,
+        description=f"ONNX {kind}sequence graph ({len(model.graph.node)} nodes, "
+        f"{n_params:,} parameters)",
+        source=str(path),
         n_parameters=n_params,
     )
 
@@ -287,7 +367,7 @@ def _onnx_ops(model: Any, weights: dict[str, np.ndarray]) -> list[tuple[str, obj
 
 
 # ---------------------------------------------------------------------------- torch.export
-def _load_pt2(path: Path) -> FeedForwardNetwork:
+def _load_pt2(path: Path) -> Network:
     import torch
 
     try:
@@ -323,7 +403,7 @@ def _load_pt2(path: Path) -> FeedForwardNetwork:
         ) from None
 
 
-def _pt2_network(path: Path, program: Any) -> FeedForwardNetwork:
+def _pt2_network(path: Path, program: Any) -> Network:
     """The network behind a loaded torch.export program, after its signature is checked."""
     import torch
 
@@ -336,6 +416,10 @@ def _pt2_network(path: Path, program: Any) -> FeedForwardNetwork:
     if len(placeholders) != 1:
         raise CheckpointError(f"{path} takes {len(placeholders)} inputs; net2code needs exactly 1")
     value = placeholders[0].meta.get("val")
+    if value is not None and value.dim() in (2, 3):
+        sequence = _pt2_sequence(path, program, value)
+        if sequence is not None:
+            return sequence
     if value is None or value.dim() != 2 or not isinstance(value.shape[1], int):
         shape = None if value is None else tuple(value.shape)
         raise CheckpointError(
@@ -375,6 +459,65 @@ def _pt2_network(path: Path, program: Any) -> FeedForwardNetwork:
         vocab=vocab,
         source=str(path),
         layers=None if is_int else layers_from_ops(_fx_ops(program, state)),
+        n_parameters=n_params,
+    )
+
+
+def _pt2_sequence(path: Path, program: Any, value: Any) -> Network | None:
+    """The exported program as a sequence network, when it maps (batch, length[, d]) to
+    (batch, length, k); None when its output is not per step (a feed-forward program)."""
+    import torch
+
+    from .sequence import SequenceNetwork
+
+    module = program.module()
+    dtype = value.dtype
+    batch, length = value.shape[0], value.shape[1]
+    fixed_batch = int(batch) if isinstance(batch, int) else None
+    fixed_length = int(length) if isinstance(length, int) else None
+    if value.dim() == 3 and not isinstance(value.shape[2], int):
+        raise CheckpointError(f"{path}: the input has no fixed step size {tuple(value.shape)}")
+
+    def run(feed: np.ndarray) -> np.ndarray:
+        try:
+            with torch.no_grad():
+                out = module(torch.as_tensor(feed, dtype=dtype))
+        except Exception as exc:
+            raise CheckpointError(
+                f"{path}: the exported program failed on input {feed.shape}: {_first_line(exc)}"
+            ) from None
+        out = out[0] if isinstance(out, tuple | list) else out
+        return out.detach().float().numpy()
+
+    forward = _fixed_batch(run, fixed_batch)
+    steps = fixed_length or 3
+    shape = (fixed_batch or 2, steps, *([int(value.shape[2])] if value.dim() == 3 else []))
+    numpy_dtype = np.float32 if dtype.is_floating_point else np.int64
+    probe = forward(np.zeros(shape, dtype=numpy_dtype))
+    if probe.ndim != 3 or probe.shape[:2] != shape[:2]:
+        if value.dim() == 3:
+            raise CheckpointError(
+                f"{path}: the output has shape {probe.shape} for input {shape}; a sequence "
+                "network gives (batch, length, outputs)"
+            )
+        return None
+    state = {**program.state_dict, **getattr(program, "constants", {})}
+    tokens = value.dim() == 2 and not dtype.is_floating_point
+    vocab = None
+    if tokens:
+        embeddings = [t for name, t in state.items() if "embed" in name and t.dim() == 2]
+        vocab = int(embeddings[0].shape[0]) if embeddings else None
+    n_params = int(sum(t.numel() for t in program.state_dict.values()))
+    traced = f", traced at length {fixed_length}" if fixed_length else ""
+    return SequenceNetwork(
+        forward=forward,
+        n_outputs=int(probe.shape[2]),
+        tokens=tokens,
+        inputs_per_step=1 if value.dim() == 2 else int(value.shape[2]),
+        vocab=vocab,
+        fixed_length=fixed_length,
+        description=f"torch.export sequence program ({n_params:,} parameters{traced})",
+        source=str(path),
         n_parameters=n_params,
     )
 

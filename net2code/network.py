@@ -219,19 +219,45 @@ def layers_from_ops(ops: Sequence[tuple[str, object]]) -> tuple[AffineLayer, ...
 
 def from_module(
     module: nn.Module,
-    n_inputs: int,
-    n_classes: int,
+    n_inputs: int | None = None,
+    n_classes: int | None = None,
     vocab: int | None = None,
     description: str = "",
     source: str | None = None,
-) -> FeedForwardNetwork:
-    """Wrap an in-memory torch module that maps a (batch, n_inputs) tensor to (batch, n_classes)
-    outputs. With `vocab` it takes integer tokens 0..vocab-1, else reals."""
+    *,
+    sequence: bool | None = None,
+    inputs_per_step: int | None = None,
+    max_length: int | None = None,
+) -> Network:
+    """Wrap an in-memory torch module.
+
+    Feed-forward (give `n_inputs` and `n_classes`): (batch, n_inputs) -> (batch, n_classes);
+    with `vocab` it takes integer tokens 0..vocab-1, else reals.
+
+    Sequence (`sequence=True`, the default when neither size is given): a causal module from
+    (batch, length) tokens, or (batch, length, inputs_per_step) values, to per-step outputs
+    (batch, length, k); nn.RNN/GRU/LSTM-based modules, causal transformers, Hugging Face models.
+    `max_length`: the longest input it takes (its position embeddings).
+    """
+    if sequence is None:
+        sequence = n_inputs is None and n_classes is None
+    if sequence:
+        from .sequence import from_sequence_module
+
+        return from_sequence_module(
+            module,
+            vocab=vocab,
+            inputs_per_step=inputs_per_step,
+            max_length=max_length,
+            description=description,
+            source=source,
+        )
     for name, value in (("n_inputs", n_inputs), ("n_classes", n_classes)):
         if not isinstance(value, int) or value < 1:
             raise ConfigError(f"from_module: {name}={value!r} must be a positive integer")
     if vocab is not None and (not isinstance(vocab, int) or vocab < 1):
         raise ConfigError(f"from_module: vocab={vocab!r} must be a positive integer or None")
+    assert n_inputs is not None and n_classes is not None
     return FeedForwardNetwork(
         forward=torch_forward(module, integer=vocab is not None),
         n_inputs=n_inputs,

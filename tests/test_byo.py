@@ -345,13 +345,29 @@ class PerStep(nn.Module):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_per_step_outputs_are_refused_not_flattened(
+def test_per_step_outputs_are_read_as_a_sequence_network_not_flattened(
     fmt: str, tmp_path: Path, cli, one_line_error
 ) -> None:
-    path = export(PerStep(), torch.zeros(4, 6, dtype=torch.int64), tmp_path, "gru", fmt)
-    line = one_line_error(cli("extract", str(path), "-o", str(tmp_path / "out")), "shape")
-    assert "no family of networks takes it" in line
-    assert not (tmp_path / "out").exists()
+    """Traced at length 6: a sequence network whose lengths stop at 6, padded below it."""
+    from net2code.sequence import SequenceNetwork
+
+    model = PerStep()
+    path = export(model, torch.zeros(4, 6, dtype=torch.int64), tmp_path, "gru", fmt)
+    network = net2code.load(path)
+    assert isinstance(network, SequenceNetwork)
+    assert (network.n_outputs, network.fixed_length, network.vocab) == (2, 6, 2)
+    domain = net2code.SequenceDomain.parse("seq(x:0..1) len:0..4 -> argmax")
+    x = domain.enumerate(4)  # (16, 4, 1): padded to 6 inside, the 4 outputs read back
+    with torch.no_grad():
+        expected = model(torch.as_tensor(x[:, :, 0])).argmax(-1).numpy()
+    assert np.array_equal(network.read(x, domain), expected)
+    line = one_line_error(
+        cli("extract", str(path), "--domain", "seq(x:0..1) len:0..8", "-o", str(tmp_path / "o")),
+        "len:..8",
+        "longest input the network takes (6)",
+    )
+    assert line
+    assert not (tmp_path / "o").exists()
 
 
 def test_empty_onnx_and_a_data_archive(tmp_path: Path, cli, one_line_error) -> None:

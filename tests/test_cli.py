@@ -184,7 +184,7 @@ def test_options_a_family_does_not_use_are_refused(
     )
     one_line_error(
         cli("extract", str(parity_run), "--domain", "x:bit", "-o", str(out)),
-        "--domain is not used by the recurrent family (it takes --truth)",
+        "domain 'x:bit' is for points; a sequence network takes a sequence domain",
     )
     one_line_error(
         cli("extract", str(add_run), "--strategy", "scan", "-o", str(out)), "iterated networks"

@@ -25,8 +25,9 @@ import numpy as np
 from ..checks import MAX_LISTED, Check
 from ..domain import IntRange, RealInterval, SequenceDomain
 from ..emit import NUMPY_FILE, PROGRAM_FILE, load_function, render
-from ..errors import CheckpointError, ConfigError
+from ..errors import CheckpointError, ConfigError, DomainError
 from ..network import Network
+from ..sequence import SequenceNetwork, n_bits, sample_inputs
 from ..strategies.base import Candidate
 from ..strategies.loops import LoopProgram, SequenceBehaviour, input_names
 from . import Options, Workload
@@ -38,7 +39,12 @@ if TYPE_CHECKING:
 INPUTS_FILE = "inputs.npz"
 OBSERVED_SEQUENCES = 4000  # training inputs the state is discretised on
 LONG_SEQUENCES = 500
-STRATEGIES = ("stateless", "formula", "counter", "recurrence", "table")
+STRATEGIES = ("stateless", "formula", "counter", "recurrence", "table")  # white-box
+BLACK_BOX = ("lstar", "counter-machine")
+REAL_TOLERANCE = 1e-4
+SCREEN_SEQUENCES = 20_000
+DEFAULT_ENUMERATED = 1 << 14  # sequences of the longest length a default domain enumerates
+LONG_CHECKED = (200, 50)  # sequences at 10N and at 100N
 
 
 @dataclass(repr=False, kw_only=True)
@@ -100,7 +106,10 @@ def from_run(module: Any, config: Any, run: RunFolder) -> RecurrentNetwork:
 
 
 def load_truth(spec: str) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
-    """A preset name, or a .py file defining truth(xs) -> list of outputs for one sequence."""
+    """A preset name (a MIPS task, or a language: tomita1..7, dyck1, parity, majority), or a
+    .py file defining truth(xs) -> the list of outputs for one sequence (ints, or tuples of
+    bits)."""
+    from ..zoo.sequence.languages import LANGUAGES
     from ..zoo.sequence.tasks import get_task
 
     if spec.endswith(".py"):
@@ -113,9 +122,11 @@ def load_truth(spec: str) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
             raise ConfigError(f"--truth file {spec!r} does not define truth(xs)")
 
         def vectorised(x: np.ndarray) -> np.ndarray:
-            return np.array([namespace["truth"](seq) for seq in as_python(x)])
+            return np.array([_pack(namespace["truth"](seq)) for seq in as_python(x)])
 
         return str(path), vectorised
+    if spec.lower() in LANGUAGES:
+        return spec.lower(), LANGUAGES[spec.lower()].truth
     task = get_task(spec)
     return task.name, lambda x: task.truth(x[:, :, 0] if x.ndim == 3 and x.shape[2] == 1 else x)
 
@@ -136,10 +147,18 @@ def _run_scalar(function: Callable[..., Any], x: np.ndarray) -> tuple[np.ndarray
     errors: dict[int, str] = {}
     for i, seq in enumerate(as_python(x)):
         try:
-            out[i] = np.asarray(function(seq), dtype=np.float64)
+            out[i] = _pack(function(seq))
         except (ValueError, KeyError, TypeError, ZeroDivisionError, OverflowError, IndexError) as e:
             errors[i] = f"{type(e).__name__}: {e}"[:200]
     return out, errors
+
+
+def _pack(outputs: Any) -> np.ndarray:
+    """One sequence's outputs as (length,) floats; tuples of bits are packed (unit i: bit i)."""
+    values = np.asarray(outputs, dtype=np.float64)
+    if values.ndim == 2:
+        values = (values * 2.0 ** np.arange(values.shape[1])).sum(1)
+    return values
 
 
 def _run_batch(function: Callable[..., Any], x: np.ndarray) -> np.ndarray:
@@ -147,6 +166,8 @@ def _run_batch(function: Callable[..., Any], x: np.ndarray) -> np.ndarray:
     from ..strategies.loops import UNKNOWN
 
     out = np.asarray(function(x))
+    if out.ndim == 3:  # bits (n, length, units): packed
+        return (out * 2 ** np.arange(out.shape[2])).sum(2).astype(np.float64)
     values = out.astype(np.float64)
     if out.dtype.kind in "iu":
         values[out == UNKNOWN] = np.nan
@@ -166,6 +187,7 @@ def _sequence_check(
     errors: dict[int, str] | None = None,
     defining: bool = False,
     within_domain: bool = True,
+    bits: int | None = None,
 ) -> Check:
     """Compare outputs (n, length) step by step; a sequence agrees when every step does.
     `errors` are the sequences on which the program raised, by row."""
@@ -182,8 +204,8 @@ def _sequence_check(
             {
                 "inputs": as_python(x[i : i + 1])[0][: t + 1],
                 "step": t,
-                "program": None if np.isnan(value) else value.item(),
-                against: reference[i, t].item(),
+                "program": None if np.isnan(value) else _shown(value, bits),
+                against: _shown(reference[i, t], bits),
             }
         )
     return Check(
@@ -202,6 +224,13 @@ def _sequence_check(
     )
 
 
+def _shown(value: Any, bits: int | None) -> Any:
+    """A step's output for result.json: the number, or the tuple of its bits."""
+    if bits is None:
+        return value.item()
+    return [int(value) >> i & 1 for i in range(bits)]
+
+
 def _sample_like(inputs: np.ndarray, n: int, length: int, seed: int) -> np.ndarray:
     """Sequences whose steps are drawn from the steps seen in `inputs` (n, length, d)."""
     pool = inputs.reshape(-1, inputs.shape[-1])
@@ -209,17 +238,246 @@ def _sample_like(inputs: np.ndarray, n: int, length: int, seed: int) -> np.ndarr
     return pool[rng.integers(len(pool), size=(n, length))]
 
 
+def _given_domain(spec: Any) -> SequenceDomain | None:
+    """--domain as a SequenceDomain (None when not given); a point domain is refused."""
+    if spec is None:
+        return None
+    if isinstance(spec, SequenceDomain):
+        return spec
+    if isinstance(spec, str) and spec.strip().startswith("seq("):
+        return SequenceDomain.parse(spec)
+    text = spec if isinstance(spec, str) else spec.spec()
+    raise DomainError(
+        f"domain {text!r} is for points; a sequence network takes a sequence domain, e.g. "
+        '"seq(x:0..1) len:0..14 -> argmax"'
+    )
+
+
+def default_domain(network: SequenceNetwork) -> SequenceDomain:
+    """Every token of the embedding, lengths up to the longest with at most 2^14 sequences;
+    argmax for several outputs per step, round for one."""
+    if not network.tokens or network.vocab is None:
+        raise DomainError(
+            f"the network ({network.description}) has no alphabet net2code can read: pass a "
+            'sequence domain, e.g. --domain "seq(x:0..1) len:0..14 -> argmax"'
+        )
+    k = network.vocab
+    length = 1
+    while k ** (length + 1) <= DEFAULT_ENUMERATED and length < 14:
+        length += 1
+    if network.longest is not None:
+        length = max(1, min(length, network.longest))
+    readout = "argmax" if network.n_outputs > 1 else "round"
+    return SequenceDomain((IntRange("x", 0, k - 1),), length, readout, min_length=0, given=True)
+
+
+def _screen_inputs(domain: SequenceDomain, seed: int) -> np.ndarray:
+    """What candidates are screened on: every sequence of the longest checked length, or a
+    sample of them.  # (n, N, d)"""
+    n = domain.exhaustive_length
+    if n is None:
+        return sample_inputs(domain, 2000, domain.length, seed)
+    k = domain.alphabet_size or 1
+    if k**n <= SCREEN_SEQUENCES:
+        return domain.enumerate(n)
+    return domain.sample(SCREEN_SEQUENCES, n, seed)
+
+
+def _program_outputs(program: Any, x: np.ndarray) -> np.ndarray:
+    """A candidate's outputs (n, length): its NumPy variant when it has one, else program()."""
+    code = program.numpy()
+    if code is not None:
+        return _run_batch(load_function(render(code, [], "")), x)
+    return _run_scalar(load_function(render(program.python(), [], "")), x)[0]
+
+
+def _long_inputs(
+    network: SequenceNetwork, domain: SequenceDomain, seed: int
+) -> list[tuple[int, np.ndarray]]:
+    """Random sequences at 10N and 100N (as many as the network takes)."""
+    n = domain.exhaustive_length or domain.length
+    out = []
+    for factor, count in zip((10, 100), LONG_CHECKED, strict=True):
+        if network.runs_at(domain, factor * n):
+            out.append((factor, sample_inputs(domain, count, factor * n, seed + factor)))
+    return out
+
+
+def _sequence_checks(
+    network: SequenceNetwork,
+    domain: SequenceDomain,
+    files: dict[str, str],
+    options: Options,
+    *,
+    quick: bool,
+) -> list[Check]:
+    """A user's sequence network: every sequence up to N (defining), then random sequences at
+    10N and 100N against the network, and against the truth when one is given."""
+    program = load_function(files[PROGRAM_FILE])
+    batch = load_function(files[NUMPY_FILE]) if NUMPY_FILE in files else None
+    tolerance = 0.0 if domain.readout != "real" else REAL_TOLERANCE
+    bits = n_bits(domain, network.n_outputs)
+    checks: list[Check] = []
+    n = domain.exhaustive_length
+    if n is not None:
+        lo = max(1, domain.min_length)
+        parts = []
+        for length in range(lo, n + 1):
+            x = domain.enumerate(length)
+            reference = network.read(x, domain)
+            if batch is not None:
+                values, errors = _run_batch(batch, x), dict[int, str]()
+            else:
+                values, errors = _run_scalar(program, x)
+            parts.append(
+                _sequence_check(
+                    "network",
+                    values,
+                    reference,
+                    x,
+                    tolerance,
+                    against="network",
+                    scope="exhaustive",
+                    description="",
+                    errors=errors,
+                    bits=bits,
+                )
+            )
+        used = NUMPY_FILE if batch is not None else PROGRAM_FILE
+        alphabet = " ".join(r.spec() for r in domain.inputs)
+        prefix = f" after prefix {list(domain.prefix)}" if domain.prefix else ""
+        total = sum(c.n for c in parts)
+        empty = " (and the empty sequence)" if domain.min_length == 0 else ""
+        checks.append(
+            Check(
+                name="network",
+                against="network",
+                scope="exhaustive",
+                n=total,
+                n_agree=sum(c.n_agree for c in parts),
+                unit="sequences",
+                size=n,
+                description=f"{used} on every sequence of length {lo} to {n} over {alphabet}"
+                f"{prefix}{empty}: {total:,} sequences, every step compared",
+                defining=True,
+                disagreements=tuple(d for c in parts for d in c.disagreements)[:MAX_LISTED],
+                details={
+                    "steps_agree": float(
+                        sum(c.details["steps_agree"] * c.n * (c.size or 1) for c in parts)
+                        / max(1, sum(c.n * (c.size or 1) for c in parts))
+                    ),
+                    "lengths": [lo, n],
+                },
+            )
+        )
+    if quick:
+        return checks
+    truth = None
+    if options.truth is not None:
+        truth = load_truth(options.truth)
+    for factor, x in _long_inputs(network, domain, options.seed + 7):
+        values, errors = _run_scalar(program, x)
+        length = x.shape[1]
+        checks.append(
+            _sequence_check(
+                f"network at {factor}N={length}",
+                values,
+                network.read(x, domain),
+                x,
+                tolerance,
+                against="network",
+                scope="sampled",
+                description=f"{PROGRAM_FILE} on {len(x)} random sequences of length {length} "
+                f"({factor} times the longest checked exhaustively)",
+                errors=errors,
+                within_domain=False,
+                bits=bits,
+            )
+        )
+        if truth is not None:
+            name, function = truth
+            checks.append(
+                _sequence_check(
+                    f"truth at {factor}N={length}",
+                    values,
+                    function(x),
+                    x,
+                    tolerance,
+                    against="truth",
+                    scope="sampled",
+                    description=f"{PROGRAM_FILE} against {name} on the same {len(x)} sequences",
+                    errors=errors,
+                    within_domain=False,
+                    bits=bits,
+                )
+            )
+    return checks
+
+
+def _generic_section(
+    network: SequenceNetwork,
+    observation: SequenceBehaviour,
+    candidate: Candidate,
+    options: Options,
+) -> dict[str, Any]:
+    """The recurrent section for a user's sequence network (no training length, no cell)."""
+    from ..strategies.automata import CounterProgram
+
+    program = candidate.program
+    domain_spec = options.domain
+    domain = _given_domain(domain_spec) or default_domain(network)
+    out: dict[str, Any] = {
+        "training_length": None,
+        "observed_sequences": len(observation.inputs),
+        "machine": None,
+        "program": program.details() if isinstance(program, LoopProgram | CounterProgram) else None,
+        "general": bool(getattr(program, "general", False)),
+        "truth": None,
+        "causality": network.check_causal(domain, options.seed),
+        "lstar": None,
+        "network_vs_truth": None,
+    }
+    learned = observation._learned
+    if learned is not None:
+        out["lstar"] = {"states": learned.machine.n_states, **learned.stats}
+    if options.truth is not None:
+        name, function = load_truth(options.truth)
+        shares = {}
+        for factor, x in _long_inputs(network, domain, options.seed + 7):
+            outputs = network.read(x, domain)
+            correct = (outputs == function(x)).all(1).mean()
+            shares[f"at {factor}N={x.shape[1]}"] = f"{100 * correct:.1f}% of {len(x)} sequences"
+        out["truth"] = name
+        out["network_vs_truth"] = shares
+    return out
+
+
 class Recurrent:
     name = "recurrent"
-    options = frozenset({"truth"})
+    options = frozenset({"truth", "domain"})
     report_options: frozenset[str] = frozenset()
 
     def claims(self, network: Network) -> bool:
-        return isinstance(network, RecurrentNetwork)
+        return isinstance(network, RecurrentNetwork | SequenceNetwork)
 
     def domain(self, network: Network, options: Options) -> SequenceDomain:
+        if options.truth is not None:
+            load_truth(options.truth)  # an unknown preset or a missing file fails now
+        if isinstance(network, SequenceNetwork):
+            domain = _given_domain(options.domain) or default_domain(network)
+            network.check_domain(domain)
+            network.check_causal(domain, options.seed)
+            return domain
         assert isinstance(network, RecurrentNetwork)
         config = network.model.config
+        given = _given_domain(options.domain)
+        if given is not None:
+            if len(given.inputs) != len(config.inputs):
+                raise DomainError(
+                    f"domain {given.spec()!r} has {len(given.inputs)} inputs per step; the "
+                    f"RNN takes {len(config.inputs)}"
+                )
+            return given
         names = input_names(len(config.inputs))
         components: list[IntRange | RealInterval] = []
         for name, spec in zip(names, config.inputs, strict=True):
@@ -229,34 +487,58 @@ class Recurrent:
                 components.append(RealInterval(name, spec.low, spec.high))
         output = config.output
         readout = "argmax" if output.kind == "classes" else "round" if output.integer else "real"
-        if options.truth is not None:
-            load_truth(options.truth)  # an unknown preset or a missing file fails now
         return SequenceDomain(tuple(components), network.length, readout)
 
     def strategies(self, domain: SequenceDomain) -> tuple[str, ...]:
-        return STRATEGIES
+        if domain.given:  # a user's sequence network: black-box first
+            return (*BLACK_BOX, *STRATEGIES)
+        return (*STRATEGIES, *BLACK_BOX)
 
     def observe(
         self, network: Network, domain: SequenceDomain, options: Options, progress: bool
     ) -> SequenceBehaviour:
+        finite = domain.alphabet_size is not None
+        length = domain.exhaustive_length
+        symbols = domain.symbols() if finite else None
+        common: dict[str, Any] = {
+            "integer_inputs": finite,
+            "integer_outputs": domain.readout != "real",
+            "symbols": symbols,
+            "exhaustive_length": length,
+            "seed": options.seed,
+        }
+        if isinstance(network, SequenceNetwork):
+            screen = _screen_inputs(domain, options.seed)
+            long = 10 * (length or domain.length)
+            return SequenceBehaviour(
+                model=None,
+                inputs=screen,
+                tolerance=0.0 if domain.readout != "real" else REAL_TOLERANCE,
+                oracle=lambda x: network.read(x, domain),
+                long_length=long if network.runs_at(domain, long) else None,
+                bits=n_bits(domain, network.n_outputs),
+                max_length=None
+                if network.longest is None
+                else network.longest - len(domain.prefix),
+                **common,
+            )
         assert isinstance(network, RecurrentNetwork)
-        output = network.model.config.output
+        model = network.model
         return SequenceBehaviour(
-            model=network.model,
+            model=model,
             inputs=network.inputs["train"][:OBSERVED_SEQUENCES],
-            integer_inputs=domain.alphabet_size is not None,
-            integer_outputs=domain.readout != "real",
-            tolerance=output.tolerance,
+            tolerance=model.config.output.tolerance,
+            oracle=lambda x: model.run(x, states=False)[0],
+            long_length=10 * length if length else None,
+            **common,
         )
 
     def screen(self, observation: SequenceBehaviour, candidate: Candidate) -> float:
         """The share of observed sequences on which the program equals the network."""
         if candidate.program is None:
             return 0.0
-        code = candidate.program.numpy()
-        assert code is not None
-        values = _run_batch(load_function(render(code, [], "")), observation.inputs)
-        reference = observation.model.run(observation.inputs)[0].astype(np.float64)
+        values = _program_outputs(candidate.program, observation.inputs)
+        reference = observation.reference.astype(np.float64)
         return float((np.abs(values - reference) <= observation.tolerance).all(1).mean())
 
     def checks(
@@ -270,12 +552,14 @@ class Recurrent:
         quick: bool = False,
         progress: bool = False,
     ) -> list[Check]:
+        if PROGRAM_FILE not in files:
+            return []
+        if isinstance(network, SequenceNetwork):
+            return _sequence_checks(network, domain, files, options, quick=quick)
         assert isinstance(network, RecurrentNetwork)
         model = network.model
         tolerance = model.config.output.tolerance
         checks: list[Check] = []
-        if PROGRAM_FILE not in files:
-            return checks
         program = load_function(files[PROGRAM_FILE])
         length = domain.exhaustive_length
         if length is not None:
@@ -384,6 +668,8 @@ class Recurrent:
         candidate: Candidate,
         options: Options,
     ) -> dict[str, Any]:
+        if isinstance(network, SequenceNetwork):
+            return _generic_section(network, observation, candidate, options)
         assert isinstance(network, RecurrentNetwork)
         program = candidate.program
         out: dict[str, Any] = {
@@ -414,18 +700,38 @@ class Recurrent:
             if section["general"]
             else "tied to the machine the data reached"
         )
-        lines = [
-            "## Loop",
-            "",
-            f"- trained at length {section['training_length']}; the program is {reach}",
-        ]
+        lines = ["## Loop", ""]
+        if section["training_length"] is not None:
+            lines.append(
+                f"- trained at length {section['training_length']}; the program is {reach}"
+            )
+        else:
+            lines.append(f"- the program is {reach}")
+        if section.get("causality"):
+            c = section["causality"]
+            lines.append(
+                f"- causal: on {c['sequences']} random sequences of length {c['length']}, "
+                "changing later steps never moved an earlier output"
+            )
+        learned = section.get("lstar")
+        if learned:
+            lines.append(
+                f"- L*: {learned['states']} states, {learned['membership_sequences']:,} "
+                f"sequences queried in {learned['forward_calls']} forward calls, "
+                f"{learned['counterexamples_exhaustive']} counterexamples up to N and "
+                f"{learned['counterexamples_long']} on the long walks "
+                f"({'agrees' if learned['agrees_on_long_walks'] else 'does not agree'} with the "
+                "network on them)"
+            )
+        for name, share in (section.get("network_vs_truth") or {}).items():
+            lines.append(f"- the network itself against {section['truth']} {name}: {share}")
         if section["machine"]:
             m = section["machine"]
             lines.append(
                 f"- machine: {m['states_on_data']} states on the data, {m['states_minimal']} "
                 f"after minimisation, {'closed' if m['closed'] else 'open'}"
             )
-        if section["truth"]:
+        if section["truth"] and section.get("network_vs_truth_at_10L") is not None:
             share = section["network_vs_truth_at_10L"]
             lines.append(
                 f"- the network itself against {section['truth']} at 10L: "
@@ -439,12 +745,28 @@ class Recurrent:
         return {}, []
 
     def workload(self, network: Network, result: dict[str, Any]) -> Workload:
+        if isinstance(network, SequenceNetwork):
+            domain = SequenceDomain.parse(result["domain"]["spec"])
+            length = int(result.get("bench_length") or 100)
+            if not network.runs_at(domain, length):
+                raise DomainError(
+                    f"bench length {length} exceeds the longest input the network takes "
+                    f"({network.longest})"
+                )
+            count = max(10, min(2000, 20_000 // length))
+            x = sample_inputs(domain, count, length, 0)
+            return Workload(unit="sequences", call="item", items=as_python(x))
         assert isinstance(network, RecurrentNetwork)
         test = network.inputs["test"][:2000]
         items = as_python(test)
         return Workload(unit="sequences", call="item", items=items)
 
     def runner(self, network: Network, result: dict[str, Any]) -> Callable[[Any], Any]:
+        if isinstance(network, SequenceNetwork):
+            domain = SequenceDomain.parse(result["domain"]["spec"])
+            return lambda batch: network.read(
+                np.asarray(batch).reshape(len(batch), -1, len(domain.inputs)), domain
+            )
         assert isinstance(network, RecurrentNetwork)
         model = network.model
         return lambda batch: model.run(batch, states=False)[0]

@@ -27,6 +27,8 @@ STRATEGIES: dict[str, tuple[str, str]] = {
     "counter": ("recurrent", "net2code.strategies.loops:Counter"),
     "recurrence": ("recurrent", "net2code.strategies.loops:Recurrence"),
     "table": ("recurrent", "net2code.strategies.loops:Table"),
+    "lstar": ("recurrent", "net2code.strategies.automata:LStar"),
+    "counter-machine": ("recurrent", "net2code.strategies.automata:CounterMachineStrategy"),
     "deletion-only": ("iterated", "net2code.strategies.rules:DeletionOnly"),
     "by-count": ("iterated", "net2code.strategies.rules:ByCount"),
     "rule-table": ("iterated", "net2code.strategies.rules:RuleTableStrategy"),

@@ -24,6 +24,7 @@ Every program has `program(xs)` (one sequence, one output per step) and a NumPy 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,7 @@ import numpy as np
 from ..program import Code, Expr, ExpressionProgram, SizedByLines, size, to_ast, to_source
 from .base import Behaviour, Candidate
 from .dsl import DSLConfig, DSLSearch
-from .machine import Machine, alphabet, build_machine, symbol_index
+from .machine import Machine, alphabet, build_machine, is_grid, symbol_index
 
 if TYPE_CHECKING:
     from ..zoo.sequence.model import SequenceRNN
@@ -51,15 +52,60 @@ def input_names(d: int) -> tuple[str, ...]:
 
 @dataclass(repr=False)
 class SequenceBehaviour:
-    """The recurrent family's observation: the network's cell and the inputs its state is
-    discretised on (training inputs, never labels). The machine is built on first use."""
+    """The recurrent family's observation. White-box (net2code's own RNNs): the network's cell
+    and the inputs its state is discretised on (training inputs, never labels). Black-box (any
+    causal sequence network): `oracle`, the network's outputs on any batch of sequences, over
+    the domain's `symbols`. The machine is built on first use: from the cell when there is one,
+    else by L* (`automata.py`)."""
 
-    model: SequenceRNN
-    inputs: np.ndarray  # (n, length, d)
+    model: SequenceRNN | None
+    inputs: np.ndarray  # (n, length, d): what candidates are screened on
     integer_inputs: bool
     integer_outputs: bool
     tolerance: float  # real outputs agree within this
+    oracle: Callable[[np.ndarray], np.ndarray] | None = None  # (n, L, d) -> (n, L)
+    symbols: np.ndarray | None = None  # (k, d): the alphabet, when finite
+    exhaustive_length: int | None = None  # every sequence up to it can be enumerated
+    long_length: int | None = None  # equivalence walks at this length (None: none run)
+    bits: int | None = None  # outputs are packed bits (the bits readout), this many
+    max_length: int | None = None  # the longest sequence the network takes (None: any)
+    seed: int = 0
     _machine: Machine | None = field(default=None, init=False)
+    _reference: np.ndarray | None = field(default=None, init=False)
+    _learned: Any = field(default=None, init=False)
+
+    @property
+    def white_box(self) -> bool:
+        return self.model is not None
+
+    @property
+    def reference(self) -> np.ndarray:
+        """The network's outputs on `inputs`.  # (n, length)"""
+        if self._reference is None:
+            if self.oracle is not None:
+                self._reference = self.oracle(self.inputs)
+            else:
+                assert self.model is not None
+                self._reference = self.model.run(self.inputs, states=False)[0]
+        return self._reference
+
+    def learned(self, timeout: float) -> Any:
+        """The L* result (`automata.Learned`), learned on first use."""
+        from .automata import learn_mealy
+
+        if self._learned is None:
+            assert self.oracle is not None and self.symbols is not None
+            assert self.exhaustive_length is not None
+            self._learned = learn_mealy(
+                self.oracle,
+                self.symbols,
+                self.exhaustive_length,
+                long_length=self.long_length,
+                timeout=timeout,
+                seed=self.seed,
+                longest=self.max_length,
+            )
+        return self._learned
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -72,7 +118,10 @@ class SequenceBehaviour:
     @property
     def machine(self) -> Machine:
         if self._machine is None:
-            self._machine = build_machine(self.model, self.inputs)
+            if self.model is None:
+                self._machine = self.learned(60.0).machine
+            else:
+                self._machine = build_machine(self.model, self.inputs)
         return self._machine
 
     def __repr__(self) -> str:
@@ -113,6 +162,7 @@ class LoopProgram(SizedByLines):
     formulas: Formulas | None = None
     machine: Machine | None = None
     recurrence: dict[str, Any] | None = None
+    bits: int | None = None  # the output is this many bits, packed (unit i is bit i)
 
     @property
     def summary(self) -> str:
@@ -151,21 +201,46 @@ class LoopProgram(SizedByLines):
 
     def python(self) -> Code:
         if self.formulas is not None:
-            return Code((), _formulas_python(self.formulas, self.names))
-        if self.recurrence is not None:
-            return Code((), _recurrence_python(self.recurrence, len(self.names)))
-        assert self.machine is not None
-        return Code((), _table_python(self.machine, self.names))
+            body = _formulas_python(self.formulas, self.names)
+        elif self.recurrence is not None:
+            body = _recurrence_python(self.recurrence, len(self.names))
+        else:
+            assert self.machine is not None
+            body = _table_python(self.machine, self.names)
+        return Code((), unpack_bits_python(body, self.bits))
 
-    def numpy(self) -> Code:
+    def numpy(self) -> Code | None:
         if self.formulas is not None:
             body = _formulas_numpy(self.formulas, self.names)
         elif self.recurrence is not None:
             body = _recurrence_numpy(self.recurrence, len(self.names))
         else:
             assert self.machine is not None
+            if not is_grid(self.machine.symbols):
+                return None
             body = _table_numpy(self.machine, self.names)
-        return Code(("import numpy as np",), body)
+        return Code(("import numpy as np",), unpack_bits_numpy(body, self.bits))
+
+
+def unpack_bits_python(body: str, bits: int | None) -> str:
+    """Return each step's packed output as the tuple of its bits (unit 0 first)."""
+    if bits is None:
+        return body
+    last = "    return ys\n"
+    assert body.endswith(last)
+    return (
+        body[: -len(last)]
+        + f"    return [tuple(y >> i & 1 for i in range({bits})) for y in ys]  # unit i: bit i\n"
+    )
+
+
+def unpack_bits_numpy(body: str, bits: int | None) -> str:
+    """(n, length) packed outputs -> (n, length, bits) bits."""
+    if bits is None:
+        return body
+    last = "    return ys\n"
+    assert body.endswith(last)
+    return body[: -len(last)] + f"    return (ys[..., None] >> np.arange({bits})) & 1\n"
 
 
 # ---------------------------------------------------------------------- labelings
@@ -209,7 +284,7 @@ def _labelings(machine: Machine) -> list[tuple[str, np.ndarray]]:
     # Breadth-first order from the start (the machine is numbered that way).
     add("breadth-first order", np.arange(n))
     # Order along the first principal component of the states' hidden vectors.
-    if n > 2:
+    if n > 2 and machine.reps.shape[1] > 0:
         reps = machine.reps - machine.reps.mean(0)
         _, _, vt = np.linalg.svd(reps, full_matrices=False)
         rank = np.argsort(np.argsort(reps @ vt[0]))
@@ -572,9 +647,14 @@ def _recurrence_numpy(fit: dict[str, Any], d: int) -> str:
 
 # ---------------------------------------------------------------------- the strategies
 def _needs_machine(observation: SequenceBehaviour) -> str | None:
+    if not observation.white_box:
+        return WHITE_BOX
     if not observation.finite:
         return "needs integer inputs and outputs (a finite machine)"
     return None
+
+
+WHITE_BOX = "white-box: needs the network's cell (net2code's own RNN runs); try lstar"
 
 
 def _formula_timeout(timeout: float) -> float:
@@ -632,6 +712,7 @@ class Counter:
     def search(
         self, observation: SequenceBehaviour, *, timeout: float, progress: bool = False
     ) -> Candidate:
+        assert observation.model is not None
         f = fit_counter(
             observation.model, observation.inputs, observation.names, _formula_timeout(timeout)
         )
@@ -644,12 +725,13 @@ class Recurrence:
     name = "recurrence"
 
     def applicable(self, observation: SequenceBehaviour) -> str | None:
-        return None
+        return None if observation.white_box else WHITE_BOX
 
     def search(
         self, observation: SequenceBehaviour, *, timeout: float, progress: bool = False
     ) -> Candidate:
         tolerance = observation.tolerance if not observation.integer_outputs else 0.49
+        assert observation.model is not None
         fit = fit_recurrence(observation.model, observation.inputs, tolerance)
         if fit is None:
             return Candidate(self.name, None, exact=False)

@@ -49,11 +49,14 @@ class Machine:
 
     def run(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Outputs (n, length) and a mask of steps the machine could take (False past unknowns)."""
-        index = symbol_index(self.symbols, xs)  # (n, length), -1 outside the alphabet
-        state = np.full(len(xs), self.initial)
+        return self.run_index(symbol_index(self.symbols, xs))
+
+    def run_index(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`run` on symbol indices (n, length), -1 for a symbol outside the alphabet."""
+        state = np.full(len(index), self.initial)
         out = np.zeros(index.shape, dtype=np.int64)
         ok = np.ones(index.shape, dtype=bool)
-        alive = np.ones(len(xs), dtype=bool)
+        alive = np.ones(len(index), dtype=bool)
         for t in range(index.shape[1]):
             a = index[:, t]
             alive &= a >= 0
@@ -72,9 +75,20 @@ def alphabet(model: SequenceRNN) -> np.ndarray:
     return np.array(list(itertools.product(*ranges)), dtype=np.int64).reshape(-1, len(ranges))
 
 
+def is_grid(symbols: np.ndarray) -> bool:
+    """Are the symbols every combination of each component's range (itertools.product order)?"""
+    lows, highs = symbols.min(0), symbols.max(0)
+    return len(symbols) == int(np.prod(highs - lows + 1))
+
+
 def symbol_index(symbols: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """Index into `symbols` of each step of xs (n, length[, d]); -1 for unknown symbols."""
     xs = xs[:, :, None] if xs.ndim == 2 else xs
+    if not is_grid(symbols):  # a set of values (token ids): look each one up
+        flat = xs.reshape(-1, xs.shape[2])
+        lookup = {tuple(row): i for i, row in enumerate(symbols.tolist())}
+        found = [lookup.get(tuple(row), -1) for row in flat.tolist()]
+        return np.array(found, dtype=np.int64).reshape(xs.shape[:2])
     lows, highs = symbols.min(0), symbols.max(0)
     sizes = highs - lows + 1
     inside = ((xs >= lows) & (xs <= highs)).all(-1)
