@@ -25,6 +25,7 @@ from .errors import Net2CodeError
 class BenchConfig:
     max_seconds: float = 20.0  # per measurement; batch-1 loops stop early past this
     python: str = sys.executable
+    length: int | None = None  # sequence families: the sequence length to time at
 
 
 def _run(spec: dict[str, Any], python: str) -> dict[str, Any]:
@@ -64,7 +65,14 @@ def bench(
     if not (folder / PROGRAM_FILE).is_file():
         raise Net2CodeError(f"{folder / PROGRAM_FILE} is missing: run `net2code extract` first")
     family = get(result["family"])
-    workload = family.workload(load(source), result)
+    if config.length is not None:
+        if result["domain"]["kind"] != "sequences":
+            raise Net2CodeError(
+                f"--length is for sequence networks; this one is {result['family']}"
+            )
+        if config.length < 1:
+            raise Net2CodeError(f"--length {config.length} must be >= 1")
+    workload = family.workload(load(source), {**result, "bench_length": config.length})
     with tempfile.TemporaryDirectory(prefix="net2code-bench-") as tmp:
         items_file = None
         if workload.items is not None:
@@ -101,6 +109,7 @@ def bench(
     return {
         "family": result["family"],
         "domain": result["domain"]["spec"],
+        "length": config.length,
         "unit": workload.unit,
         "workload_size": workload.size,
         "program": result["program"]["summary"],
@@ -119,7 +128,8 @@ def render_bench_markdown(report: dict[str, Any], title: str = "net2code bench")
         "",
         f"Network: {report['network']} ({report['family']}); program `{report['program']}` "
         f"(verified: {report['verified']}); {report['workload_size']:,} {unit} of "
-        f"`{report['domain']}`.",
+        f"`{report['domain']}`"
+        + (f", each {report['length']:,} steps long." if report.get("length") else "."),
         "",
         f"| variant | batch | {unit} timed | {unit}/s | peak RSS (MB) |",
         "|---|---|---|---|---|",
@@ -143,7 +153,8 @@ def render_bench_markdown(report: dict[str, Any], title: str = "net2code bench")
     return "\n".join(lines)
 
 
-def write_bench(report: dict[str, Any], folder: Path | str) -> None:
+def write_bench(report: dict[str, Any], folder: Path | str, suffix: str = "") -> None:
+    """bench.json and bench.md (bench-LENGTH.* when several lengths are timed)."""
     folder = Path(folder)
-    atomic_write_json(folder / "bench.json", report)
-    atomic_write_text(folder / "bench.md", render_bench_markdown(report))
+    atomic_write_json(folder / f"bench{suffix}.json", report)
+    atomic_write_text(folder / f"bench{suffix}.md", render_bench_markdown(report))

@@ -259,6 +259,10 @@ def bench(
     ] = None,
     output: MaybeOutput = None,
     max_seconds: Annotated[float, typer.Option(help="Time cap per measurement.")] = 20.0,
+    length: Annotated[
+        list[int] | None,
+        typer.Option(help="Sequence networks: time at this length (repeatable; default 100)."),
+    ] = None,
 ) -> None:
     """Throughput and peak memory, network vs program, at batch 1 and full batch."""
     from .bench import BenchConfig, render_bench_markdown, write_bench
@@ -266,9 +270,13 @@ def bench(
 
     if max_seconds <= 0:
         raise Net2CodeError(f"--max-seconds {max_seconds} must be > 0")
-    report = run_bench(path, program_dir, BenchConfig(max_seconds=max_seconds))
-    write_bench(report, output or program_dir or _result_folder(path))
-    typer.echo(render_bench_markdown(report))
+    folder = output or program_dir or _result_folder(path)
+    lengths: list[int | None] = list(length) if length else [None]
+    for n in lengths:
+        config = BenchConfig(max_seconds=max_seconds, length=n)
+        report = run_bench(path, program_dir, config)
+        write_bench(report, folder, suffix="" if not length or len(length) == 1 else f"-{n}")
+        typer.echo(render_bench_markdown(report))
 
 
 @app.command(rich_help_panel=CHECK)

@@ -278,17 +278,21 @@ def from_sequence_module(
 
     def forward(x: np.ndarray) -> np.ndarray:
         dtype = torch.int64 if tokens else torch.float32
-        with torch.no_grad():
-            out = _first_tensor(module(torch.as_tensor(x, dtype=dtype)))
+        try:
+            with torch.no_grad():
+                out = _first_tensor(module(torch.as_tensor(x, dtype=dtype)))
+        except Exception as exc:  # a length past its position embeddings, say
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise ConfigError(f"the module failed on input {tuple(x.shape)}: {first}") from None
         return out.detach().float().numpy()
 
-    probe_len = 3
+    probe_len = 5
     probe = np.zeros((2, probe_len), dtype=np.int64) if tokens else np.zeros((2, probe_len, d))
     try:
         out = np.asarray(forward(probe))
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise ConfigError(f"from_module: the module failed on a (2, 3) probe: {first}") from None
+        raise ConfigError(f"from_module: the module failed on a (2, 5) probe: {first}") from None
     if out.ndim == 2 and out.shape == (2, probe_len):
         out = out[:, :, None]
     if out.ndim != 3 or out.shape[:2] != (2, probe_len):
@@ -366,8 +370,14 @@ def load_hf(path: Path) -> SequenceNetwork:
     model.eval()
 
     def forward(x: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return model(input_ids=torch.as_tensor(x, dtype=torch.int64)).logits.float().numpy()
+        try:
+            with torch.no_grad():
+                ids = torch.as_tensor(x, dtype=torch.int64)
+                return model(input_ids=ids).logits.float().numpy()
+        except Exception as exc:
+            raise CheckpointError(
+                f"{path}: the model failed on input {tuple(x.shape)}: {_first_line(exc)}"
+            ) from None
 
     params = sum(p.numel() for p in model.parameters())
     return SequenceNetwork(

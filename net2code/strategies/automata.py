@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import Net2CodeError
 from ..program import Code, Expr, SizedByLines, to_source
 from .base import Candidate
 from .loops import (
@@ -54,6 +55,7 @@ Oracle = Callable[[np.ndarray], np.ndarray]  # (n, L, d) symbols -> (n, L) outpu
 Word = tuple[int, ...]  # symbol indices
 
 MAX_STATES = 64
+FORMULA_SECONDS = 12.0  # the search for transition/output formulas, in all
 LONG_WORDS = 200
 PREFIX_CACHE_LENGTH = 64  # words up to this long also cache every prefix's outputs
 
@@ -306,6 +308,7 @@ def _lstar_rounds(
         word = _first_disagreement(machine, words, reference)
         if word is None:
             state["exhaustive_ok"], state["found"] = True, machine
+            stats["states_up_to_exhaustive_length"] = minimise(machine).n_states
             break
         stats["counterexamples_exhaustive"] += 1
         table.refine(machine, word)
@@ -314,12 +317,16 @@ def _lstar_rounds(
     if found is None or not long_length:
         return
     rng = np.random.default_rng(seed)
-    state["agrees_long"] = False
     budget = max(2 * found.n_states, found.n_states + 16, 8)
     current: Machine | None = found
     while current is not None and not out_of_time():
         walks = np.array(_walks(current, table.S, k, long_length, rng))
-        long_reference = oracle(symbols[walks])
+        try:
+            long_reference = oracle(symbols[walks])
+        except Net2CodeError as exc:  # the network cannot take that length after all
+            stats["long_walks_failed"] = str(exc)
+            return
+        state["agrees_long"] = False
         table.q.calls += 1
         table.q.sequences += len(walks)
         word = _first_disagreement(current, walks, long_reference)
@@ -542,9 +549,15 @@ def fit_counter_machine(
     index = np.indices((k,) * n).reshape(n, -1).T
     reference = oracle(symbols[index])
     rng = np.random.default_rng(seed)
-    long_index = rng.integers(k, size=(LONG_WORDS, long_length)) if long_length else None
-    long_reference = oracle(symbols[long_index]) if long_index is not None else None
     stats: dict[str, Any] = {"updates_tried": 0}
+    long_index = rng.integers(k, size=(LONG_WORDS, long_length)) if long_length else None
+    long_reference = None
+    if long_index is not None:
+        try:
+            long_reference = oracle(symbols[long_index])
+        except Net2CodeError as exc:
+            stats["long_walks_failed"] = str(exc)
+            long_index = None
     for m in range(1, max_control + 1):
         fits: list[tuple[float, CounterMachine]] = []
         for delta in _deltas(k):
@@ -737,21 +750,17 @@ def _black_box(observation: SequenceBehaviour) -> str | None:
     return None
 
 
-def grows_with_length(machine: Machine, length: int) -> int | None:
-    """The depth at which the last new state is first reached, when it is past half of the
-    exhaustive length (a machine that is still growing there counts something); else None."""
-    depth = {machine.initial: 0}
-    frontier = [machine.initial]
-    while frontier:
-        nxt = []
-        for s in frontier:
-            for t in machine.next[s].tolist():
-                if t >= 0 and t not in depth:
-                    depth[t] = depth[s] + 1
-                    nxt.append(t)
-        frontier = nxt
-    deepest = max(depth.values())
-    return deepest if length >= 4 and deepest > length // 2 else None
+def grows_with_length(observation: SequenceBehaviour, learned: Learned) -> str | None:
+    """Why the machine looks like it counts: it has more states when every sequence up to N is
+    checked than up to N/2 (a finite language's machine stops growing); else None."""
+    n = learned.exhaustive_length
+    full = learned.stats.get("states_up_to_exhaustive_length")
+    if n < 4 or full is None:
+        return None
+    half = observation.learned_at(n // 2).stats.get("states_up_to_exhaustive_length")
+    if half is not None and half < full:
+        return f"{half} states up to length {n // 2}, {full} up to {n}"
+    return None
 
 
 class LStar:
@@ -765,11 +774,11 @@ class LStar:
     def search(
         self, observation: SequenceBehaviour, *, timeout: float, progress: bool = False
     ) -> Candidate:
-        deadline = time.perf_counter() + timeout
         learned = observation.learned(timeout / 2)
         machine = learned.machine
         names = observation.names
-        formula_timeout = min(8.0, timeout / 8)
+        formula_timeout = min(FORMULA_SECONDS / 4, timeout / 8)
+        deadline = time.perf_counter() + min(FORMULA_SECONDS, timeout / 4)
         formulas = None
         if machine.closed and machine.n_states == 1:
             formulas = fit_stateless(machine, names, formula_timeout)
@@ -777,19 +786,21 @@ class LStar:
             formulas = fit_formulas(machine, names, formula_timeout, deadline)
         if formulas is not None:
             kind = "stateless" if formulas.next_expr is None else "formula"
-            program = LoopProgram(kind, names, True, formulas, bits=observation.bits)
+            program = LoopProgram(
+                kind, names, True, formulas, machine=machine, bits=observation.bits
+            )
         else:
             program = LoopProgram(
                 "table", names, machine.closed, machine=machine, bits=observation.bits
             )
-        depth = grows_with_length(machine, learned.exhaustive_length)
+        growth = grows_with_length(observation, learned)
         stats = {
             **learned.stats,
             "states": machine.n_states,
             "closed": machine.closed,
-            "grows_with_length": depth,
+            "grows_with_length": growth,
         }
-        exact = bool(learned.stats.get("agrees_up_to_exhaustive_length")) and depth is None
+        exact = bool(learned.stats.get("agrees_up_to_exhaustive_length")) and growth is None
         exact = exact and learned.agrees_long is not False
         return Candidate(self.name, program, exact, stats=stats)
 
@@ -807,10 +818,9 @@ class CounterMachineStrategy:
     ) -> Candidate:
         assert observation.oracle is not None and observation.symbols is not None
         assert observation.exhaustive_length is not None
-        deadline = time.perf_counter() + timeout
         learned = observation.learned(timeout / 4)
-        depth = grows_with_length(learned.machine, learned.exhaustive_length)
-        if depth is None and learned.stats.get("agrees_up_to_exhaustive_length"):
+        growth = grows_with_length(observation, learned)
+        if growth is None and learned.stats.get("agrees_up_to_exhaustive_length"):
             reason = (
                 f"L* found a {learned.machine.n_states}-state machine that does not grow with "
                 "the length: no counter is needed"
@@ -827,7 +837,8 @@ class CounterMachineStrategy:
         if machine is None:
             return Candidate(self.name, None, exact=False, stats=stats)
         names = observation.names
-        formula_timeout = min(8.0, timeout / 8)
+        formula_timeout = min(FORMULA_SECONDS / 4, timeout / 8)
+        deadline = time.perf_counter() + min(FORMULA_SECONDS, timeout / 4)
         delta_expr = _search(observation.symbols, np.array(machine.delta), names, formula_timeout)
         control = machine.control
         control_names = (*names, "z")

@@ -73,6 +73,7 @@ class SequenceBehaviour:
     _machine: Machine | None = field(default=None, init=False)
     _reference: np.ndarray | None = field(default=None, init=False)
     _learned: Any = field(default=None, init=False)
+    _shorter: dict[int, Any] = field(default_factory=dict, init=False)
 
     @property
     def white_box(self) -> bool:
@@ -106,6 +107,23 @@ class SequenceBehaviour:
                 longest=self.max_length,
             )
         return self._learned
+
+    def learned_at(self, length: int, timeout: float = 30.0) -> Any:
+        """L* up to a shorter exhaustive length, without long walks (is the machine growing?)."""
+        from .automata import learn_mealy
+
+        if length not in self._shorter:
+            assert self.oracle is not None and self.symbols is not None
+            self._shorter[length] = learn_mealy(
+                self.oracle,
+                self.symbols,
+                length,
+                long_length=None,
+                timeout=timeout,
+                seed=self.seed,
+                longest=self.max_length,
+            )
+        return self._shorter[length]
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -154,7 +172,8 @@ class Formulas:
 class LoopProgram(SizedByLines):
     """`program(xs)`: state, a for loop over the steps, one output per step.
 
-    Exactly one of `formulas`, `machine` (a table) and `recurrence` is set."""
+    One of `formulas`, `machine` (a table) and `recurrence` defines it, in that order; a
+    machine kept beside formulas is the one they were fitted to."""
 
     kind: str  # "stateless", "formula", "counter", "table" or "recurrence"
     names: tuple[str, ...]
