@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-thinking lint format clean
+.PHONY: demo test bench bench-thinking bench-sequences lint format clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ bench: $(STAMP)
 
 bench-thinking: $(STAMP)
 	$(BIN)/python benchmarks/thinking_bench.py
+
+bench-sequences: $(STAMP)
+	$(BIN)/python benchmarks/sequence_bench.py --out docs/sequence
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,16 +1,20 @@
 """The recurrent family: sequences in, one output per step; programs are loops.
 
-* Network: net2code's MIPS RNN, h_t = f([h_{t-1}, enc(x_t)]), y_t = g(h_t), from a run folder
-  that also keeps the training *inputs* (never the labels) to discretise the state on.
-* Domain: `SequenceDomain`: the alphabet of each step component, the training length L, and
-  the longest length at which every sequence can be enumerated (at most 2^20 sequences).
-* Observe: the cell and the training inputs; the minimal Mealy machine is built on first use.
-* Strategies: stateless, formula, counter, recurrence, table (`strategies/loops.py`).
-* Verified by: every sequence over the alphabet of the longest enumerable length (exhaustive;
-  every shorter sequence is a prefix of one and the network is causal). Sampled checks at L
-  (held-out sequences) and 2L run program.py itself against the network; the ground truth,
-  when known (a preset, or `--truth`), is checked at 10L. Real-valued inputs have no alphabet
-  to enumerate, so such a program is never called verified.
+Two kinds of member, one family:
+
+* `RecurrentNetwork`: net2code's MIPS RNN from a run folder, h_t = f([h_{t-1}, enc(x_t)]),
+  y_t = g(h_t), which also keeps the training *inputs* (never the labels). Its domain comes from
+  the run: the alphabet, the training length L, and the longest length at which every sequence
+  can be enumerated (at most 2^20). White-box strategies read its cell.
+* `SequenceNetwork` (`net2code.sequence`): anyone's causal sequence network (a module, `.pt2`,
+  ONNX, a Hugging Face folder). Its domain is a `seq(...) len:..N` spec; causality is checked
+  before anything else. Only the black-box strategies (L*, counter machines) apply.
+
+Verified by: every sequence over the alphabet up to N (a user's network: each length from 1 to
+N; a run: the longest enumerable length, each shorter sequence being a prefix). Sampled checks
+beyond the domain: at L and 2L for runs (held-out inputs), at 10N and 100N for a user's network;
+the ground truth, when known (a preset, or `--truth`), at 10L or at 10N and 100N. Real-valued
+inputs have no alphabet to enumerate, so such a program is never called verified.
 """
 
 from __future__ import annotations
