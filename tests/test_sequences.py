@@ -167,7 +167,7 @@ def test_a_users_network_becomes_the_minimal_machine_of_its_language(
     assert extraction.verified, extraction.summary_line()
     assert extraction.strategy == "lstar"
     check = extraction.check("network")
-    assert (check.scope, check.n, check.n_agree) == ("exhaustive", 2046, 2046)
+    assert (check.scope, check.n, check.n_agree) == ("exhaustive", 2047, 2047)
     machine = extraction.program.machine
     assert isinstance(machine, Machine) and machine.closed
     expected = canonical(*minimal_mealy(MEMBERS[language]))

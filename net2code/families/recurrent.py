@@ -358,21 +358,31 @@ def _sequence_checks(
         used = NUMPY_FILE if batch is not None else PROGRAM_FILE
         alphabet = " ".join(r.spec() for r in domain.inputs)
         prefix = f" after prefix {list(domain.prefix)}" if domain.prefix else ""
-        total = sum(c.n for c in parts)
-        empty = " (and the empty sequence)" if domain.min_length == 0 else ""
+        total, agree = sum(c.n for c in parts), sum(c.n_agree for c in parts)
+        empty = ""
+        listed = tuple(d for c in parts for d in c.disagreements)
+        if domain.min_length == 0:  # the empty sequence: no step, so no output at all
+            empty = " and the empty sequence"
+            total += 1
+            try:
+                ok = len(program([])) == 0
+            except Exception as exc:  # the emitted program itself fails on it
+                ok = False
+                listed = ({"inputs": [], "error": f"{type(exc).__name__}: {exc}"[:200]}, *listed)
+            agree += ok
         checks.append(
             Check(
                 name="network",
                 against="network",
                 scope="exhaustive",
                 n=total,
-                n_agree=sum(c.n_agree for c in parts),
+                n_agree=agree,
                 unit="sequences",
                 size=n,
                 description=f"{used} on every sequence of length {lo} to {n} over {alphabet}"
                 f"{prefix}{empty}: {total:,} sequences, every step compared",
                 defining=True,
-                disagreements=tuple(d for c in parts for d in c.disagreements)[:MAX_LISTED],
+                disagreements=listed[:MAX_LISTED],
                 details={
                     "steps_agree": float(
                         sum(c.details["steps_agree"] * c.n * (c.size or 1) for c in parts)
@@ -699,6 +709,9 @@ class Recurrent:
             "general": program.general if isinstance(program, LoopProgram) else False,
             "truth": None,
             "network_vs_truth_at_10L": None,
+            "lstar": None
+            if observation._learned is None
+            else {"states": observation._learned.machine.n_states, **observation._learned.stats},
         }
         truth = self._truth(network, options)
         if truth is not None:  # how the network itself does at 10L, on 100 of the sequences
