@@ -113,3 +113,33 @@ def dead_end_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from net2code.zoo.thinking.handbuilt import save_dead_end_filling_run
 
     return save_dead_end_filling_run(tmp_path_factory.mktemp("runs") / "dead-end")
+
+
+@pytest.fixture(scope="session")
+def parity_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Recurrent, from a file: a causal network computing running parity with an embedding and
+    a cumulative sum, exported to ONNX with a dynamic length axis (folder/model.onnx)."""
+    import warnings
+
+    from torch import nn
+
+    class RunningParity(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = nn.Embedding(2, 1)
+            with torch.no_grad():
+                self.embed.weight.copy_(torch.tensor([[0.0], [1.0]]))
+
+        def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+            odd = torch.remainder(torch.cumsum(self.embed(tokens)[..., 0], 1), 2)  # (batch, L)
+            return torch.stack([1 - odd, odd], -1)  # (batch, L, 2)
+
+    folder = tmp_path_factory.mktemp("runs") / "parity-onnx"
+    folder.mkdir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            RunningParity(), (torch.zeros(2, 5, dtype=torch.int64),), str(folder / "model.onnx"),
+            dynamo=False, input_names=["x"], dynamic_axes={"x": {0: "batch", 1: "length"}},
+        )  # fmt: skip
+    return folder

@@ -17,23 +17,37 @@ import net2code
 from net2code.emit import load_function
 from net2code.result import validate
 
-# family -> (run fixture, extra extract options, the program summary, a tamper that changes
-# the program's answers)
+# case -> (family, run fixture, the network file inside it (None: the run folder itself),
+# extra extract options, the program summary, a tamper that changes the program's answers)
 FAMILIES = {
     "feed-forward": (
+        "feed-forward",
         "clock_run",
+        None,
         [],
         "(a + b) % 23",
         "return (_original(*args) + 1) % 23",
     ),
     "recurrent": (
+        "recurrent",
         "parity_run",
+        None,
+        [],
+        "s = abs(s - x); y = s",
+        "return [1 - y for y in _original(*args)]",
+    ),
+    "recurrent, a user's ONNX file": (
+        "recurrent",
+        "parity_onnx",
+        "model.onnx",
         [],
         "s = abs(s - x); y = s",
         "return [1 - y for y in _original(*args)]",
     ),
     "iterated": (
+        "iterated",
         "dead_end_run",
+        None,
         ["--sizes", "9,13", "--count", "10"],
         "dead-end filling",
         "return 1 - _original(*args)",
@@ -44,16 +58,18 @@ FAMILIES = {
 @pytest.fixture(scope="module", params=list(FAMILIES))
 def extracted(request, cli, tmp_path_factory):  # type: ignore[no-untyped-def]
     """The family's hand-built run folder, copied, and extracted into itself (as a user runs
-    `net2code extract RUN`): every verb below then works on RUN."""
-    family = request.param
-    run_fixture, options, summary, tamper = FAMILIES[family]
+    `net2code extract RUN`), or its network file extracted into the folder beside it: every
+    verb below then works on that folder."""
+    family, run_fixture, file, options, summary, tamper = FAMILIES[request.param]
     run = request.getfixturevalue(run_fixture)
-    out = tmp_path_factory.mktemp(family) / "run"
+    out = tmp_path_factory.mktemp(run_fixture) / "run"
     shutil.copytree(run, out)
-    proc = cli("extract", str(out), *options, "--no-progress", "--strict")
+    target = out if file is None else out / file
+    proc = cli("extract", str(target), *options, "-o", str(out), "--no-progress", "--strict")
     assert proc.returncode == 0, proc.stderr
     result = json.loads((out / "result.json").read_text())
-    return {"family": family, "run": run, "out": out, "stdout": proc.stdout,
+    network = run if file is None else run / file
+    return {"family": family, "run": network, "out": out, "stdout": proc.stdout,
             "result": result, "summary": summary, "tamper": tamper, "options": options}  # fmt: skip
 
 

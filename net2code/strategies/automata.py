@@ -56,6 +56,7 @@ Word = tuple[int, ...]  # symbol indices
 
 MAX_STATES = 64
 FORMULA_SECONDS = 12.0  # the search for transition/output formulas, in all
+COUNTER_SECONDS = 20.0  # the search for a counter machine, in all
 LONG_WORDS = 200
 PREFIX_CACHE_LENGTH = 64  # words up to this long also cache every prefix's outputs
 
@@ -831,7 +832,7 @@ class CounterMachineStrategy:
             observation.symbols,
             observation.exhaustive_length,
             long_length=observation.long_length,
-            timeout=timeout / 2,
+            timeout=min(COUNTER_SECONDS, timeout / 2),
             seed=observation.seed,
         )
         if machine is None:
