@@ -19,6 +19,7 @@ from .families import FAMILIES, Family, detect  # noqa: E402
 from .network import FeedForwardNetwork, Network, from_module, load  # noqa: E402
 from .pipeline import Extraction, extract, extract_path  # noqa: E402
 from .program import Program  # noqa: E402
+from .sequence import SequenceNetwork  # noqa: E402
 
 _MOVED = {  # names of net2code 0.1 that belong to one task family, now in the zoo
     "train": "net2code.zoo.modular.train",
@@ -49,6 +50,7 @@ __all__ = [
     "ProblemDomain",
     "Program",
     "SequenceDomain",
+    "SequenceNetwork",
     "__version__",
     "detect",
     "extract",

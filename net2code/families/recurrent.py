@@ -47,6 +47,7 @@ STRATEGIES = ("stateless", "formula", "counter", "recurrence", "table")  # white
 BLACK_BOX = ("lstar", "counter-machine")
 REAL_TOLERANCE = 1e-4
 SCREEN_SEQUENCES = 20_000
+DEFAULT_ALPHABET = 64  # the most tokens a default domain takes the whole embedding for
 DEFAULT_ENUMERATED = 1 << 14  # sequences of the longest length a default domain enumerates
 LONG_CHECKED = (200, 50)  # sequences at 10N and at 100N
 
@@ -266,6 +267,11 @@ def default_domain(network: SequenceNetwork) -> SequenceDomain:
             'sequence domain, e.g. --domain "seq(x:0..1) len:0..14 -> argmax"'
         )
     k = network.vocab
+    if k > DEFAULT_ALPHABET:
+        raise DomainError(
+            f"the network embeds {k:,} tokens, more than the {DEFAULT_ALPHABET} a default domain "
+            'takes: pass the tokens you care about, e.g. --domain "seq(x:{0,1}) len:0..12"'
+        )
     length = 1
     while k ** (length + 1) <= DEFAULT_ENUMERATED and length < 14:
         length += 1
