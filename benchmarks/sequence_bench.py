@@ -139,6 +139,10 @@ def run_one(language: str, arch: str, steps: int) -> dict:  # type: ignore[type-
     return row
 
 
+def times(ratio: float) -> str:
+    return f"{ratio:,.0f}x" if ratio >= 10 else f"{ratio:.1f}x"
+
+
 def mark(value: bool | None) -> str:
     return "-" if value is None else ("yes" if value else "no")
 
@@ -181,7 +185,7 @@ def render(rows: list[dict], total: float) -> str:  # type: ignore[type-arg]
         if len(program) > 60:
             program = program[:57] + "..."
         s = r["speedup_1000"]
-        ratio = "- (open table)" if s is None else f"{s['one']:,.0f}x / {s['batch']:,.0f}x"
+        ratio = "- (open table)" if s is None else f"{times(s['one'])} / {times(s['batch'])}"
         lines.append(
             f"| {r['language']} | {r['architecture']} | {100 * r['accuracy']:.1f}% | "
             f"`{program}` | {r['states']} | {mark(r['language_machine'])} | "
