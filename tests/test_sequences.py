@@ -393,3 +393,21 @@ def test_net2codes_own_rnn_is_a_member_of_the_same_family(parity_run: Path) -> N
     x = np.random.default_rng(0).integers(0, 2, size=(20, 30)).tolist()
     a, b = (load_function(e.python_source) for e in (white, black))
     assert [a(w) for w in x] == [b(w) for w in x]
+
+
+def test_bench_times_network_and_program_at_several_lengths(
+    parity_onnx: Path, tmp_path: Path, cli
+) -> None:
+    out = tmp_path / "out"
+    proc = cli("extract", str(parity_onnx / "model.onnx"), "-o", str(out), "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    proc = cli("bench", str(out), "--length", "10", "--length", "1000", "--max-seconds", "0.2")
+    assert proc.returncode == 0, proc.stderr
+    for length in (10, 1000):
+        report = json.loads((out / f"bench-{length}.json").read_text())
+        assert report["length"] == length and report["unit"] == "sequences"
+        assert {(r["variant"], r["batch"]) for r in report["rows"]} == {
+            ("network", "1"), ("program", "1"), ("network", "full"), ("program", "full")
+        }  # fmt: skip
+        assert all(r["timed"] > 0 for r in report["rows"])
+        assert f"each {length:,} steps long" in (out / f"bench-{length}.md").read_text()
