@@ -411,3 +411,23 @@ def test_bench_times_network_and_program_at_several_lengths(
         }  # fmt: skip
         assert all(r["timed"] > 0 for r in report["rows"])
         assert f"each {length:,} steps long" in (out / f"bench-{length}.md").read_text()
+
+
+@pytest.mark.slow
+def test_the_documented_pt2_command_line(tmp_path: Path, cli) -> None:
+    """`net2code extract gru.pt2 --domain "seq(x:0..1) len:0..14 -> argmax" -o out/`, as the
+    README and scripts write it, on a GRU traced at length 16."""
+    trained = train(get_language("tomita4"), "gru", steps=800, length=16)
+    assert trained.accuracy == 1.0
+    path = export(trained.model, "pt2", tmp_path)
+    gru = path.rename(tmp_path / "gru.pt2")
+    proc = cli(
+        "extract", "gru.pt2", "--domain", "seq(x:0..1) len:0..14 -> argmax", "-o", "out/",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert result["verified"] and result["network"]["signature"]["fixed_length"] == 16
+    assert result["checks"][0]["n"] == 2**15 - 1  # every sequence of length 0 to 14
+    assert "at most 16 steps" in json.dumps(result["recurrent"]["long_checks_skipped"])
+    assert gru.is_file()
