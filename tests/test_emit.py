@@ -14,6 +14,7 @@ import pytest
 from net2code.analyses.mechanism.faithful import FaithfulProgram, emit_faithful
 from net2code.emit import NUMPY_FILE, PROGRAM_FILE, emit, load_function
 from net2code.program import ExpressionProgram, binary, call, const, lookup, var
+from net2code.strategies.automata import CounterMachine, CounterProgram
 from net2code.strategies.loops import Formulas, LoopProgram
 from net2code.strategies.machine import Machine
 from net2code.strategies.rules import RuleProgram, RuleTable, dead_end_filling_rule
@@ -67,6 +68,14 @@ def _parity_machine() -> Machine:
     return Machine(symbols, nxt, out, 0, np.zeros((2, 1)), nxt >= 0)
 
 
+def _majority_counter() -> CounterMachine:
+    """c += 1 for a 1, -1 for a 0; the output is whether c > 0 (one control state)."""
+    symbols = np.array([[x, z] for x in (0, 1) for z in (-1, 0, 1)])
+    nxt = np.zeros((1, 6), dtype=np.int64)
+    out = (symbols[:, 1] > 0).astype(np.int64)[None, :]
+    return CounterMachine((-1, 1), Machine(symbols, nxt, out, 0, np.zeros((1, 0)), nxt >= 0))
+
+
 def _unnamed(rule: RuleTable, totalistic: bool = True) -> RuleTable:
     """The same table without its name: emitted as a rule by neighbour count, or (with one
     entry changed, so that the count no longer decides) as the full table."""
@@ -101,6 +110,20 @@ PROGRAMS = {
         True,
         recurrence={"expression": "2 * y1 - y2 + x0", "y_lags": 2, "x_lags": 0},
     ),  # fmt: skip
+    "loop formula, bits": LoopProgram(
+        "formula",
+        ("x",),
+        True,
+        Formulas("breadth-first order", 1, binary("+", var("s"), var("x")), var("s"), True),
+        bits=2,
+    ),  # fmt: skip
+    "counter machine, formulas": CounterProgram(
+        ("x",),
+        _majority_counter(),
+        binary("-", binary("*", const(2), var("x")), const(1)),
+        Formulas("none", 0, None, binary("<", const(0), var("z")), False),
+    ),  # fmt: skip
+    "counter machine, tables": CounterProgram(("x",), _majority_counter(), None, None),
     "dead-end filling": RuleProgram(dead_end_filling_rule()),
     "rule by count": RuleProgram(_unnamed(dead_end_filling_rule())),
     "rule table": RuleProgram(_unnamed(dead_end_filling_rule(), totalistic=False)),
@@ -142,3 +165,19 @@ def test_loops_run_alike_one_at_a_time_and_batched() -> None:
     with pytest.raises(ValueError, match="beyond the extracted machine"):
         one([1, 1])  # state 1 never saw input 1
     assert batch(np.array([[1, 1]]))[0, 1] == np.iinfo(np.int64).min  # the batch's UNKNOWN
+
+
+def test_counter_machines_and_bits_run_alike_one_at_a_time_and_batched() -> None:
+    xs = np.array([[1, 0, 0, 1, 1, 1], [0, 1, 1, 1, 0, 0]])
+    majority = [[int(2 * sum(row[: t + 1]) > t + 1) for t in range(len(row))] for row in xs]
+    for kind in ("counter machine, formulas", "counter machine, tables"):
+        files = emit(PROGRAMS[kind], ["test"])
+        one = load_function(files[PROGRAM_FILE])
+        assert [one(row.tolist()) for row in xs] == majority
+    files = emit(PROGRAMS["counter machine, formulas"], ["test"])
+    assert load_function(files[NUMPY_FILE])(xs).tolist() == majority
+    assert NUMPY_FILE not in emit(PROGRAMS["counter machine, tables"], ["test"])
+    files = emit(PROGRAMS["loop formula, bits"], ["test"])  # s counts up from 1: bits of s
+    one, batch = load_function(files[PROGRAM_FILE]), load_function(files[NUMPY_FILE])
+    assert one([1, 1, 0]) == [(0, 1), (1, 1), (1, 1)]
+    assert batch(np.array([[1, 1, 0]])).tolist() == [[[0, 1], [1, 1], [1, 1]]]

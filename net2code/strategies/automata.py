@@ -673,7 +673,9 @@ class CounterProgram(SizedByLines):
         f = self.formulas
         start = f.start if f is not None else control.initial
         labeling = f"the control state: {f.labeling}" if f is not None else "the control state"
-        src += f"    s = {start}  # {labeling}\n    ys = []\n" + _loop_head(names)
+        if f is None or f.next_expr is not None:  # a control with more than one state
+            src += f"    s = {start}  # {labeling}\n"
+        src += "    ys = []\n" + _loop_head(names)
         delta = self._delta_line(False).replace("DELTA[x]", f"DELTA[{x}]")
         src += f"        c += {delta}\n"
         src += "        z = (c > 0) - (c < 0)  # the counter's sign\n"
@@ -698,12 +700,13 @@ class CounterProgram(SizedByLines):
         f = self.formulas
         if f is None or self.delta_expr is None:
             return None
+        state = (
+            []
+            if f.next_expr is None
+            else [f"s = np.full(xs.shape[0], {f.start}, dtype=np.int64)  # the control state"]
+        )
         src = _batch_head(
-            "np.int64",
-            (
-                "c = np.zeros(xs.shape[0], dtype=np.int64)  # the counter",
-                f"s = np.full(xs.shape[0], {f.start}, dtype=np.int64)  # the control state",
-            ),
+            "np.int64", ("c = np.zeros(xs.shape[0], dtype=np.int64)  # the counter", *state)
         )
         src += _step_inputs(self.names)
         src += f"        c = c + {self._delta_line(True)}\n        z = np.sign(c)\n"
