@@ -751,6 +751,13 @@ class Recurrent:
                 f"- causal: on {c['sequences']} random sequences of length {c['length']}, "
                 "changing later steps never moved an earlier output"
             )
+        program = section.get("program") or {}
+        if "delta" in program:
+            lines.append(
+                f"- one-counter machine: the counter adds {program['delta']} per input; "
+                f"{program['control_states']}-state control over (input, sign of the counter)"
+                + (f": {program['control']}" if program["control"] else " (a table)")
+            )
         learned = section.get("lstar")
         if learned:
             lines.append(
