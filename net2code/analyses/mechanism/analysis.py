@@ -13,9 +13,14 @@ Definitions (Zhong, Liu, Tegmark, Andreas 2023; Nanda et al. 2023):
   seeded random triples (forced to 1 when inputs enter as E_a + E_b);
 * distance irrelevance: the correct-class logit laid out by s = a+b, d = a-b (mod p):
   mean_d std_s L[s, d] / std(L); near 0 is Pizza, near 1 Clock;
-* logit FVE: least-squares fit of the z-scored logit tensor by the Clock templates
-  cos(w(a+b-c)) or the Pizza templates 2|cos(w(a-b)/2)|(|cos(w(a+b-c)/2)| - |sin(w(a+b-c)/2)|),
-  one per key circle.
+* logit FVE per circle, as the paper's evaluation code computes it (`circle_fve`): PCA (20
+  components) of the embedding rows; every component zeroed except the circle's two; the
+  network run on all p^2 pairs with that ablated embedding; the z-scored (a, b, c) logits
+  against each z-scored template at the circle's frequency: Clock cos(w(a+b-c)), Pizza
+  2|cos(w(a-b)/2)|(|cos(w(a+b-c)/2)| - |sin(w(a+b-c)/2)|), accompanying pizza
+  -(cos(wc)(cos 2wa + cos 2wb) + sin(wc)(sin 2wa + sin 2wb)); FVE = 1 - Var(L - T) / Var(L);
+* logit fit over all keys (`logit_fit_clock`, `logit_fit_pizza`; not the paper's FVE): the
+  least-squares fit of the intact network's z-scored logits by every key circle's templates.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ class Mechanism:
     embedding_spectrum: list[float]  # energy share of k = 1..(p-1)//2
     circles: list[dict[str, Any]] = field(default_factory=list)  # PCA pairs and their frequency
     neuron_frequencies: dict[int, int] = field(default_factory=dict)  # k -> number of neurons
-    per_circle_fve: dict[int, dict[str, float]] = field(default_factory=dict)
+    per_circle_fve: dict[int, dict[str, Any]] = field(default_factory=dict)
     accompanying: dict[int, int] = field(default_factory=dict)  # k -> the key it doubles
 
     def to_dict(self) -> dict[str, Any]:
@@ -187,6 +192,60 @@ def templates(p: int, k: int) -> dict[str, np.ndarray]:
     }
 
 
+PCA_COMPONENTS = 20  # the paper's evaluation code
+
+
+def circle_fve(module: Any, p: int) -> dict[int, dict[str, Any]]:
+    """The paper's logit FVE of each circle of the embedding (see the module docstring), keyed
+    by its frequency. A circle is the two principal components (of the top 20) whose token
+    coordinates have the same best DFT frequency: adjacent components when PCA separates the
+    circles, others when two circles of similar size mix. Needs `module.embed` and
+    `module.forward_embedded`."""
+    rows = module.embed.weight.detach().double().numpy()[:p]  # (p, d): the input tokens
+    mean = rows.mean(axis=0, keepdims=True)
+    _, singular, vt = np.linalg.svd(rows - mean, full_matrices=False)
+    components = vt[:PCA_COMPONENTS]  # (20, d)
+    coordinates = (rows - mean) @ components.T  # (p, 20)
+    variance = singular[: len(components)] ** 2 / max(float((singular**2).sum()), 1e-12)
+    by_frequency: dict[int, list[int]] = {}
+    for i in range(coordinates.shape[1]):
+        energy = np.abs(np.fft.rfft(coordinates[:, i]))[1 : (p - 1) // 2 + 1] ** 2
+        by_frequency.setdefault(int(np.argmax(energy)) + 1, []).append(i)
+    a, b = (g.reshape(-1) for g in np.meshgrid(np.arange(p), np.arange(p), indexing="ij"))
+    out: dict[int, dict[str, Any]] = {}
+    for k, indices in by_frequency.items():
+        if len(indices) < 2:
+            continue
+        pair = indices[:2]  # the two largest components at this frequency
+        keep = np.zeros(len(components), dtype=bool)
+        keep[pair] = True
+        ablated = mean + (coordinates * keep) @ components  # (p, d): only this circle
+        pairs = np.stack([ablated[a], ablated[b]], axis=1)  # (p*p, 2, d)
+        with torch.no_grad():
+            dtype = module.embed.weight.dtype
+            logits = module.forward_embedded(torch.as_tensor(pairs, dtype=dtype))
+        tensor = logits.double().numpy().reshape(p, p, -1)[:, :, :p]  # (p, p, p) [a, b, c]
+        t = templates(p, k)
+        out[k] = {
+            "clock": explained(tensor, t["clock_cos"]),
+            "pizza": explained(tensor, t["pizza"]),
+            "accompanying": explained(tensor, t["accompanying"]),
+            "components": pair,
+            "variance": float(variance[pair].sum()),
+        }
+    return dict(sorted(out.items(), key=lambda item: -item[1]["variance"]))
+
+
+def explained(logits: np.ndarray, template: np.ndarray) -> float:
+    """1 - Var(L - T) / Var(L) for the z-scored logits L and template T."""
+
+    def z(x: np.ndarray) -> np.ndarray:
+        return (x - x.mean()) / max(float(x.std()), 1e-12)
+
+    zl = z(logits)
+    return float(1.0 - (zl - z(template)).var() / max(float(zl.var()), 1e-12))
+
+
 def fve(target: np.ndarray, features: list[np.ndarray]) -> float:
     """Fraction of variance of `target` explained by least squares on `features` + constant."""
     y = target.reshape(-1)
@@ -239,21 +298,17 @@ def analyse(module: Any, p: int) -> Mechanism:
     z = (logits - logits.mean()) / max(logits.std(), 1e-12)
     circ, circles = circularity(embedding, p)
     clock_features, pizza_features = [], []
-    per_circle: dict[int, dict[str, float]] = {}
     for k in keys:
         t = templates(p, k)
         clock_features += [t["clock_cos"], t["clock_sin"]]
         pizza_features.append(t["pizza"])
-        per_circle[k] = {
-            "clock": fve(z, [t["clock_cos"], t["clock_sin"]]),
-            "pizza": fve(z, [t["pizza"]]),
-        }
+    per_circle = circle_fve(module, p)
     metrics = {
         "circularity": circ,
         "distance_irrelevance": distance_irrelevance(logits),
         "gradient_symmetricity": gradient_symmetricity(module, p),
-        "logit_fve_clock": fve(z, clock_features),
-        "logit_fve_pizza": fve(z, pizza_features),
+        "logit_fit_clock": fve(z, clock_features),
+        "logit_fit_pizza": fve(z, pizza_features),
         "key_frequency_energy": float(shares[[k - 1 for k in keys]].sum()),
     }
     full, restricted, excluded = restricted_and_excluded_loss(logits, keys)
@@ -300,7 +355,9 @@ def classify(metrics: dict[str, float], config: Any = None) -> tuple[str, list[s
     3. Gradient symmetricity must agree (< 0.9 for a Clock, >= 0.9 for a Pizza), except
        where the architecture forces it to 1 (inputs entering as E_a + E_b): it is never
        decisive alone. Disagreement gives "mixed".
-    The logit FVE of the two templates is reported alongside, not used for the call.
+    The per-circle logit FVE (the paper's) and the fit over all keys are reported alongside,
+    not used for the call: the paper, too, decides by distance irrelevance and gradient
+    symmetricity, and shows the FVE as support.
     """
     di, gs = metrics["distance_irrelevance"], metrics["gradient_symmetricity"]
     energy = metrics["key_frequency_energy"]
@@ -313,7 +370,8 @@ def classify(metrics: dict[str, float], config: Any = None) -> tuple[str, list[s
         return "non-circular", reasons
     reasons.append(f"the key frequencies hold {energy:.2f} of the embedding's energy")
     fve = (
-        f"logit FVE: clock {metrics['logit_fve_clock']:.2f}, pizza {metrics['logit_fve_pizza']:.2f}"
+        f"logit fit over all keys: clock {metrics['logit_fit_clock']:.2f}, "
+        f"pizza {metrics['logit_fit_pizza']:.2f}"
     )
     if di >= CLOCK_DI:
         reasons.append(

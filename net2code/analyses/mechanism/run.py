@@ -153,6 +153,23 @@ class ClockPizza:
         lines += [f"- {reason}" for reason in data["reasons"]]
         lines += ["", "| metric | value |", "|---|---|"]
         lines += [f"| {k.replace('_', ' ')} | {v:.4g} |" for k, v in data["metrics"].items()]
+        circles = data.get("per_circle_fve") or {}
+        if circles:
+            lines += [
+                "",
+                "Logit FVE per circle, as the paper computes it: the embedding keeps only the "
+                "circle's two principal components, the network runs on every pair, and the "
+                "z-scored logits are compared with each z-scored template (1 - Var(L - T) / "
+                "Var(L); negative: the template explains nothing of that circle's logits).",
+                "",
+                "| frequency | principal components | variance | clock | pizza | accompanying |",
+                "|---|---|---|---|---|---|",
+            ]
+            lines += [
+                f"| {k} | {v['components']} | {100 * v['variance']:.1f}% | {v['clock']:.2f} | "
+                f"{v['pizza']:.2f} | {v['accompanying']:.2f} |"
+                for k, v in circles.items()
+            ]
         lines += [
             "",
             f"The faithful program `{MECHANISM_FILE}` agrees with the network on "

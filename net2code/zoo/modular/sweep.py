@@ -79,8 +79,8 @@ def run_one(rate: float, width: int, seed: int, config: SweepConfig) -> dict[str
         "distance_irrelevance": round(m["distance_irrelevance"], 4),
         "gradient_symmetricity": round(m["gradient_symmetricity"], 4),
         "circularity": round(m["circularity"], 4),
-        "logit_fve_clock": round(m["logit_fve_clock"], 4),
-        "logit_fve_pizza": round(m["logit_fve_pizza"], 4),
+        "logit_fit_clock": round(m["logit_fit_clock"], 4),
+        "logit_fit_pizza": round(m["logit_fit_pizza"], 4),
         "seconds": round(time.perf_counter() - start, 1),
     }
 
