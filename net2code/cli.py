@@ -120,8 +120,13 @@ def extract(
     domain: Annotated[
         str | None,
         typer.Option(
-            help='Feed-forward: e.g. "a:0..58 b:0..58", "x1:bit x2:bit", "x:[-1,1] -> real".'
+            help='e.g. "a:0..58 b:0..58", "x1:bit x2:bit", "x:[-1,1] -> real"; sequences: '
+            '"seq(x:0..1) len:0..14 -> argmax".'
         ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="The JSON config of a TransformerLens-layout state dict (.pt/.pth)."),
     ] = None,
     strategy: Annotated[
         list[str] | None,
@@ -157,7 +162,7 @@ def extract(
         raise Net2CodeError(f"--timeout {timeout} must be > 0 seconds")
     for name in strategy or ():
         family_of(name)  # unknown names fail before the network is loaded
-    network = load(path)
+    network = load(path, config)
     extraction = run_extract(
         network,
         domain,

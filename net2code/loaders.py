@@ -35,8 +35,10 @@ EXPORT_HINT = (
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle")
 
 
-def load(path: Path | str) -> Network:
-    """The network in `path`: a run folder, .safetensors, .onnx or .pt2 (see the module doc)."""
+def load(path: Path | str, config: Path | str | None = None) -> Network:
+    """The network in `path`: a run folder, .safetensors, .onnx, .pt2, a Hugging Face folder,
+    or a TransformerLens-layout state dict (`.pt`/`.pth`) with its JSON `config` (found beside
+    it when not given; see the module doc)."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
@@ -60,7 +62,17 @@ def load(path: Path | str) -> Network:
             ".onnx or .pt2 (data files go to `net2code train rnn --data`)"
         )
     if suffix in PICKLE_SUFFIXES:
-        _refuse_torch_file(path)
+        state = _read_weights(path)
+        config_path = _transformerlens_config(path, config, state)
+        if config_path is not None:
+            from .zoo.modular.transformerlens import load_transformerlens
+
+            return load_transformerlens(path, state, config_path)
+        kind = type(state).__name__
+        raise CheckpointError(
+            f"{path} holds only weights ({kind}), no architecture: {EXPORT_HINT}; a "
+            "TransformerLens-layout state dict needs its JSON config beside it or --config"
+        )
     head = path.read_bytes()[:4]
     if head.startswith(b"PK"):
         return _load_pt2(path)
@@ -91,23 +103,42 @@ def _quiet() -> Iterator[None]:
                 logger.setLevel(level)
 
 
-def _refuse_torch_file(path: Path) -> None:
-    """Say what a torch.save file holds without running its pickle code, then refuse it."""
+def _read_weights(path: Path) -> Any:
+    """What a torch.save file holds, read with weights_only=True (no pickle code runs); a
+    pickled full model is refused."""
     import pickle
 
     import torch
 
     try:
         with _quiet():
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickler errors on corrupt bytes vary (IndexError, ...)
         if "weights_only" in str(exc) or isinstance(exc, pickle.UnpicklingError):
             raise CheckpointError(
                 f"{path} is a pickled full model; net2code never unpickles a file: {EXPORT_HINT}"
             ) from None
         raise CheckpointError(f"{path} is not a readable torch file ({_first_line(exc)})") from None
-    kind = type(state).__name__
+
+
+def _refuse_torch_file(path: Path) -> None:
+    """Say what a torch.save file holds without running its pickle code, then refuse it."""
+    kind = type(_read_weights(path)).__name__
     raise CheckpointError(f"{path} holds only weights ({kind}), no architecture: {EXPORT_HINT}")
+
+
+def _transformerlens_config(path: Path, given: Path | str | None, state: Any) -> Path | None:
+    """The JSON config of a TransformerLens-layout state dict, or None when `state` is not one
+    (or has no config to go with it)."""
+    from .zoo.modular.transformerlens import find_config
+
+    if not isinstance(state, dict) or not any(
+        isinstance(k, str) and (k.startswith("embed.") or k.startswith("blocks.")) for k in state
+    ):
+        if given is not None:
+            raise CheckpointError(f"{path} is not a TransformerLens-layout state dict")
+        return None
+    return find_config(path, None if given is None else Path(given))
 
 
 def _outputs_per_point(shape: tuple[Any, ...], path: Path, what: str) -> int | None:

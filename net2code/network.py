@@ -271,8 +271,8 @@ def from_module(
     )
 
 
-def load(path: object) -> Network:
+def load(path: object, config: object = None) -> Network:
     """Load a network from a file or run folder; see `net2code.loaders`."""
     from .loaders import load as _load
 
-    return _load(path)  # type: ignore[arg-type]
+    return _load(path, config)  # type: ignore[arg-type]
