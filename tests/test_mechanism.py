@@ -166,9 +166,20 @@ def test_small_sweep_writes_table_and_plot(tmp_path: Path) -> None:
     rows = sweep(config, tmp_path, progress=False)
     assert len(rows) == 2
     assert {r["attention_rate"] for r in rows} == {0.0, 1.0}
-    assert all(r["class"] in ("clock", "pizza", "mixed", "non-circular") for r in rows)
+    for r in rows:  # 30 steps: not converged, and so not classified
+        assert r["converged"].startswith("no: ") and r["class"] == "unconverged"
+        assert r["class_if_converged"] in ("clock", "pizza", "mixed", "non-circular")
+    assert "2 of 2 runs have not converged" in (tmp_path / "sweep.md").read_text()
     for name in ("sweep.json", "sweep.csv", "sweep.md", "phase.png"):
         assert (tmp_path / name).stat().st_size > 0
+
+
+def test_a_sweep_run_is_classified_only_when_it_has_converged() -> None:
+    from net2code.zoo.modular.sweep import convergence
+
+    assert convergence(1.0, 0.95) == "yes"
+    assert convergence(0.82, 0.95) == "no: accuracy 82.0% < 100%"
+    assert convergence(1.0, 0.37) == "no: key frequencies hold 0.37 < 0.8 of the energy"
 
 
 @pytest.mark.parametrize(("p_new", "needle"), [("1", ">= 2"), ("5000", "over the limit")])

@@ -68,13 +68,17 @@ def run_one(rate: float, width: int, seed: int, config: SweepConfig) -> dict[str
     )  # fmt: skip
     mechanism = analyse(result.model, config.p)
     m = mechanism.metrics
+    status = convergence(result.full_accuracy, m["key_frequency_energy"])
     return {
         "attention_rate": rate,
         "width": width,
         "seed": seed,
         "steps": result.steps,
         "accuracy": result.full_accuracy,
-        "class": mechanism.kind,
+        "converged": status,
+        # an unconverged run is not classified: its would-be class is kept beside, marked
+        "class": mechanism.kind if status == "yes" else UNCONVERGED,
+        "class_if_converged": mechanism.kind,
         "frequencies": " ".join(str(k) for k in mechanism.frequencies),
         "distance_irrelevance": round(m["distance_irrelevance"], 4),
         "gradient_symmetricity": round(m["gradient_symmetricity"], 4),
@@ -83,6 +87,22 @@ def run_one(rate: float, width: int, seed: int, config: SweepConfig) -> dict[str
         "logit_fit_pizza": round(m["logit_fit_pizza"], 4),
         "seconds": round(time.perf_counter() - start, 1),
     }
+
+
+UNCONVERGED = "unconverged"
+
+
+def convergence(accuracy: float, key_energy: float) -> str:
+    """'yes', or why the run is not done: below 100% on all pairs, or stopped before weight
+    decay cleaned up the circuit (the key frequencies hold < 80% of the embedding's energy,
+    the same threshold the classification uses)."""
+    from ...analyses.mechanism.analysis import FOURIER_SPARSE
+
+    if accuracy < 1.0:
+        return f"no: accuracy {100 * accuracy:.1f}% < 100%"
+    if key_energy < FOURIER_SPARSE:
+        return f"no: key frequencies hold {key_energy:.2f} < {FOURIER_SPARSE} of the energy"
+    return "yes"
 
 
 def _backend_setup(backend: str, scheduler: str | None) -> Any:
@@ -148,7 +168,7 @@ def class_fractions(rows: Sequence[dict[str, Any]]) -> dict[float, dict[str, flo
         group = [r for r in rows if r["attention_rate"] == rate]
         out[rate] = {
             kind: sum(r["class"] == kind for r in group) / len(group)
-            for kind in ("clock", "pizza", "mixed", "non-circular")
+            for kind in ("clock", "pizza", "mixed", "non-circular", UNCONVERGED)
         }
     return out
 
@@ -160,14 +180,25 @@ def render_sweep_markdown(rows: Sequence[dict[str, Any]], meta: dict[str, Any]) 
         "",
         f"{meta['runs']} runs in {meta['wall_seconds']} s. Settings: {meta['config']}.",
         "",
-        "| attention rate | clock | pizza | mixed | non-circular |",
-        "|---|---|---|---|---|",
+        "Runs that stopped below 100% accuracy or before the cleanup phase are counted as "
+        "unconverged, not classified (their would-be class is in `class_if_converged`).",
+        "",
+        "| attention rate | clock | pizza | mixed | non-circular | unconverged |",
+        "|---|---|---|---|---|---|",
     ]
     for rate, fractions in class_fractions(rows).items():
         lines.append(
             f"| {rate:g} | {fractions['clock']:.2f} | {fractions['pizza']:.2f} | "
-            f"{fractions['mixed']:.2f} | {fractions['non-circular']:.2f} |"
+            f"{fractions['mixed']:.2f} | {fractions['non-circular']:.2f} | "
+            f"{fractions[UNCONVERGED]:.2f} |"
         )
+    waiting = [r for r in rows if r["class"] == UNCONVERGED]
+    if waiting:
+        lines += [
+            "",
+            f"**{len(waiting)} of {len(rows)} runs have not converged**; train longer "
+            "(--max-steps, --min-steps) before reading their class.",
+        ]
     lines += ["", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in rows]
     return "\n".join(lines) + "\n"
@@ -183,7 +214,7 @@ def phase_plot(rows: Sequence[dict[str, Any]]) -> bytes:
     rates = list(fractions)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
     for kind, colour in (("clock", "tab:blue"), ("pizza", "tab:orange"), ("mixed", "tab:green"),
-                         ("non-circular", "tab:gray")):  # fmt: skip
+                         ("non-circular", "tab:gray"), (UNCONVERGED, "tab:red")):  # fmt: skip
         left.plot(rates, [fractions[r][kind] for r in rates], marker="o", label=kind, color=colour)
     left.set_xlabel("attention rate α")
     left.set_ylabel("fraction of runs")
@@ -194,14 +225,17 @@ def phase_plot(rows: Sequence[dict[str, Any]]) -> bytes:
         "pizza": "tab:orange",
         "mixed": "tab:green",
         "non-circular": "tab:gray",
+        UNCONVERGED: "tab:red",
     }
     for row in rows:
         point = (row["gradient_symmetricity"], row["distance_irrelevance"])
-        right.scatter(*point, color=colours[row["class"]], s=25)
-        right.annotate(f"α={row['attention_rate']:g}", point, fontsize=6, alpha=0.7)
+        hollow = row["class"] == UNCONVERGED  # drawn as an open red x: not classified
+        right.scatter(*point, color=colours[row["class"]], s=25, marker="x" if hollow else "o")
+        label = f"α={row['attention_rate']:g}" + (" (unconverged)" if hollow else "")
+        right.annotate(label, point, fontsize=6, alpha=0.7)
     right.set_xlabel("gradient symmetricity")
     right.set_ylabel("distance irrelevance")
-    right.set_title("per run: colour = class")
+    right.set_title("per run: colour = class; red x = unconverged")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
