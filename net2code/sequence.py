@@ -14,7 +14,7 @@ black boxes with that contract, checked for causality before anything is extract
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +50,7 @@ class SequenceNetwork(Network):
     vocab: int | None = None
     max_length: int | None = None
     fixed_length: int | None = None
+    _causal: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def signature(self) -> dict[str, Any]:
         return {
@@ -170,7 +171,14 @@ class SequenceNetwork(Network):
             )
 
     def check_causal(self, domain: SequenceDomain, seed: int = 0) -> dict[str, Any]:
-        """Change later steps and see that no earlier output moves; one line if one does."""
+        """Change later steps and see that no earlier output moves; one line if one does.
+        The record of a passed check is kept, so asking again costs nothing."""
+        key = (domain.spec(), seed)
+        if key not in self._causal:
+            self._causal[key] = self._check_causal(domain, seed)
+        return self._causal[key]
+
+    def _check_causal(self, domain: SequenceDomain, seed: int) -> dict[str, Any]:
         length = max(2, min(domain.length, CAUSAL_LENGTH))
         if self.longest is not None:
             length = min(length, self.longest - len(domain.prefix))

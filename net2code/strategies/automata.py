@@ -49,7 +49,7 @@ from .loops import (
     unpack_bits_numpy,
     unpack_bits_python,
 )
-from .machine import Machine
+from .machine import Machine, minimise
 
 Oracle = Callable[[np.ndarray], np.ndarray]  # (n, L, d) symbols -> (n, L) output codes
 Word = tuple[int, ...]  # symbol indices
@@ -369,55 +369,6 @@ def _walks(
                 tail = rng.integers(k, size=length - len(head))
                 walks.append(head + tuple(int(v) for v in tail))
     return walks
-
-
-def minimise(machine: Machine) -> Machine:
-    """The minimal machine with the same behaviour from the start (reachable states only,
-    Moore's partition refinement), numbered breadth-first."""
-    n, k = machine.next.shape
-    order, seen = [machine.initial], {machine.initial}
-    for s in order:
-        for a in range(k):
-            t = int(machine.next[s, a])
-            if t >= 0 and t not in seen:
-                seen.add(t)
-                order.append(t)
-    block: dict[int, Any] = {s: tuple(machine.out[s].tolist()) for s in order}
-    count = len(set(block.values()))
-    while True:
-        ids: dict[Any, int] = {}
-        new = {
-            s: ids.setdefault(
-                (block[s], tuple(block.get(int(machine.next[s, a])) for a in range(k))), len(ids)
-            )
-            for s in order
-        }
-        block = dict(new)
-        if len(ids) == count:
-            break
-        count = len(ids)
-    # breadth-first numbering of the blocks from the start
-    first: dict[Any, int] = {}
-    for s in order:
-        first.setdefault(block[s], len(first))
-    m = len(first)
-    nxt = np.full((m, k), -1, dtype=np.int64)
-    out = np.zeros((m, k), dtype=np.int64)
-    for s in order:
-        b = first[block[s]]
-        for a in range(k):
-            t = int(machine.next[s, a])
-            nxt[b, a] = first[block[t]] if t >= 0 else -1
-            out[b, a] = machine.out[s, a]
-    return Machine(
-        symbols=machine.symbols,
-        next=nxt,
-        out=out,
-        initial=0,
-        reps=np.zeros((m, 0)),
-        observed=nxt >= 0,
-        stats=dict(machine.stats),
-    )
 
 
 # ---------------------------------------------------------------------------- counters
