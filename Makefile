@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-thinking bench-sequences lint format clean
+.PHONY: demo test bench bench-thinking bench-sequences bench-pizza lint format clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ bench-thinking: $(STAMP)
 
 bench-sequences: $(STAMP)
 	$(BIN)/python benchmarks/sequence_bench.py --out docs/sequence
+
+bench-pizza: $(STAMP)
+	$(BIN)/python benchmarks/pizza_seeds.py --out docs/modular
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -166,6 +166,9 @@ def load_weights(module: nn.Module, weights: Path, config_file: Path, kind: str)
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise CheckpointError(f"{weights} is not a readable safetensors file: {first}") from None
+    upgrade = getattr(module, "upgrade_state_dict", None)
+    if callable(upgrade):  # names of an older layout of the same architecture
+        state = upgrade(state)
     expected = module.state_dict()
     missing = sorted(set(expected) - set(state))
     extra = sorted(set(state) - set(expected))

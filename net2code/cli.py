@@ -317,8 +317,14 @@ def demo(
     from .zoo.modular.train import TrainConfig, save_run, train
 
     start = time.perf_counter()
-    config = TrainConfig(p=59, op="add", model="transformer", attention_rate=1.0, seed=seed)
-    typer.echo(f"[1/4] training a {config.model} on {config.task().name} (seed {seed}) ...")
+    config = TrainConfig(
+        p=59, op="add", model="transformer", attention_rate=1.0, seed=seed, stop="accuracy"
+    )
+    typer.echo(
+        f"[1/4] training a {config.model} on {config.task().name} (seed {seed}; the demo's fast "
+        "stop at 100% accuracy, before the cleanup phase: `net2code train modular` trains on "
+        "through it) ..."
+    )
     result = train(config, progress=not no_progress)
     save_run(result, output)
     s = result.summary()
@@ -359,6 +365,17 @@ def train_modular(
     attention_rate: Annotated[float, typer.Option(help="Alpha in [0, 1] (transformer).")] = 1.0,
     d_model: Annotated[int, typer.Option(help="Embedding width.")] = 128,
     d_mlp: Annotated[int | None, typer.Option(help="MLP width (default 4*d_model).")] = None,
+    layers: Annotated[int, typer.Option(help="Transformer blocks (or MLP hidden layers).")] = 1,
+    activation: Annotated[
+        str, typer.Option(help="relu, gelu, gelu_tanh, tanh or square.")
+    ] = "relu",
+    layer_norm: Annotated[bool, typer.Option(help="Pre-LayerNorm (transformer).")] = False,
+    diff_vocab: Annotated[
+        bool, typer.Option(help="b gets its own tokens (the paper's diff_vocab).")
+    ] = False,
+    eqn_sign: Annotated[
+        bool, typer.Option(help='Append an "=" token; logits read there (the paper\'s eqn_sign).')
+    ] = False,
     seed: Seed = 0,
     train_fraction: Annotated[
         float, typer.Option(help="Share of the p*p pairs to train on.")
@@ -369,6 +386,14 @@ def train_modular(
     min_steps: Annotated[
         int, typer.Option(help="Train at least this long (Fourier structure keeps sharpening).")
     ] = 0,
+    stop: Annotated[
+        str,
+        typer.Option(
+            help="cleanup: train on after 100% until Nanda's cleanup phase is over (key "
+            "frequencies hold 80% of the embedding's energy, restricted loss low); accuracy: "
+            "stop at 100%; auto: cleanup for transformers on add/sub."
+        ),
+    ] = "auto",
     no_progress: NoProgress = False,
 ) -> None:
     """Train on op(a, b) mod p and save a safetensors checkpoint with its config."""
@@ -387,6 +412,12 @@ def train_modular(
         lr=lr,
         max_steps=max_steps,
         min_steps=min_steps,
+        n_layers=layers,
+        activation=activation,
+        layer_norm=layer_norm,
+        diff_vocab=diff_vocab,
+        eqn_sign=eqn_sign,
+        stop=stop,
     )
     result = train(config, progress=not no_progress)
     save_run(result, output)
@@ -396,6 +427,7 @@ def train_modular(
         f"train loss {s['train_loss']:.3g}, test accuracy {s['test_accuracy']:.4f}, "
         f"all pairs {s['full_domain_accuracy']:.4f} -> {output}"
     )
+    typer.echo(f"stopped by {s['stop_reason']}")
 
 
 @train_app.command("rnn")
@@ -642,6 +674,30 @@ def sweep(
     for rate, fractions in class_fractions(rows).items():
         typer.echo(f"alpha {rate:g}: " + ", ".join(f"{k} {v:.2f}" for k, v in fractions.items()))
     typer.echo(f"{len(rows)} runs -> {output}/sweep.md, sweep.csv, sweep.json, phase.png")
+
+
+@app.command("reproduce-pizza", rich_help_panel=ZOO)
+def reproduce_pizza(
+    folder: Annotated[
+        Path,
+        typer.Argument(
+            help="Checkpoints: .pt/.pth state dicts with JSON configs (the paper's save/, "
+            "Nanda's runs, TransformerLens) or net2code run folders."
+        ),
+    ],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Folder for pizza.md/.csv/.json.")
+    ] = Path("runs/pizza"),
+    no_progress: NoProgress = False,
+) -> None:
+    """The Clock/Pizza analysis over a folder of checkpoints: one row per model (alpha, layers,
+    width, DI, GS, circularity, per-circle FVE, class, the faithful program's agreement)."""
+    from .zoo.modular.reproduce import run
+
+    rows = run(folder, output, progress=not no_progress)
+    for row in rows:
+        typer.echo(f"{row['model']}: {row['class'] or row['note']}")
+    typer.echo(f"{len(rows)} models -> {output}/pizza.md, pizza.csv, pizza.json")
 
 
 @app.command(rich_help_panel=ZOO)

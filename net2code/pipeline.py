@@ -327,11 +327,14 @@ def extract(
     with timer("section"):
         section = family.section(network, observation, candidate, options)
     results: dict[str, Any] = {}
-    if analyses and is_verified(checks):
+    if analyses:
         from .analyses import all_analyses
 
+        verified = is_verified(checks)
         with timer("analyses"):
             for analysis in all_analyses():
+                if analysis.needs_verified and not verified:
+                    continue
                 if analysis.applies(network, family.name, candidate.program):
                     header = header_lines(network, family, dom, candidate, checks)[2:3]
                     results[analysis.name] = analysis.run(network, header, figures=figures)

@@ -78,8 +78,9 @@ def test_attention_rate_zero_makes_attention_constant() -> None:
     model = Transformer(config)
     x = torch.randn(3, 2, 16)
     # With alpha = 0 the pattern is J: every position receives the sum of all values.
-    expected = model.attn.W_O(model.attn.W_V(x).sum(dim=1, keepdim=True).expand(-1, 2, -1))
-    assert torch.allclose(model.attn(x), expected, atol=1e-5)
+    attn = model.blocks[0].attn
+    expected = attn.W_O(attn.W_V(x).sum(dim=1, keepdim=True).expand(-1, 2, -1))
+    assert torch.allclose(attn(x), expected, atol=1e-5)
     assert model(torch.tensor([[1, 2], [3, 4]])).shape == (2, 7)
 
 
@@ -88,6 +89,20 @@ def test_model_sizes_match_the_paper() -> None:
     n = sum(p.numel() for p in model.parameters())
     # embed 59*128 + pos 2*128 + 4 * 128*128 + MLP 128*512+512+512*128+128 + unembed 128*59
     assert n == 59 * 128 + 2 * 128 + 4 * 128 * 128 + (128 * 512 + 512 + 512 * 128 + 128) + 128 * 59
+
+
+def test_checkpoints_of_the_one_layer_layout_still_load(tmp_path: Path) -> None:
+    """Run folders written before n layers name the block's weights attn.*, mlp_in.*."""
+    from safetensors.torch import save_file
+
+    config = ModelConfig(kind="transformer", vocab=7, n_out=7, d_model=16, n_heads=2, d_mlp=32)
+    model = build_model(config)
+    legacy = {k.removeprefix("blocks.0."): v.contiguous() for k, v in model.state_dict().items()}
+    assert "attn.W_Q.weight" in legacy and "mlp_in.bias" in legacy
+    save_checkpoint(tmp_path, model, config, {})
+    save_file(legacy, str(tmp_path / "model.safetensors"))
+    tokens = torch.tensor([[0, 1], [6, 3]])
+    assert torch.equal(load_run(tmp_path).module(tokens), model(tokens))
 
 
 def test_checkpoint_round_trip(tmp_path: Path) -> None:

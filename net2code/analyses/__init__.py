@@ -1,11 +1,14 @@
-"""Analyses: what net2code reads from a network after its program is verified, each a plug-in.
+"""Analyses: what net2code reads from a network beside its program, each a plug-in.
 
 An analysis says whether it applies (to this network, family and program), runs, and returns
 a result with its part of result.json (under `analyses`), extra files, figures and report lines.
 The Clock/Pizza mechanism of modular-addition networks is the one analysis today.
 
-To add one: write a class with `name`, `applies(network, family, program)`, `run(network,
-header, figures=...)` and `report(data)`, and register it in `ANALYSES`.
+An analysis runs after a verified program, or also without one when it sets
+`needs_verified = False` (the Clock/Pizza analysis reads imperfect networks too, and says so).
+
+To add one: write a class with `name`, `needs_verified`, `applies(network, family, program)`,
+`run(network, header, figures=...)` and `report(data)`, and register it in `ANALYSES`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class AnalysisResult(Protocol):
 
 class Analysis(Protocol):
     name: str
+    needs_verified: bool
 
     def applies(self, network: Network, family: str, program: Program | None) -> bool: ...
 

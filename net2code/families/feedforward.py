@@ -38,6 +38,14 @@ def from_run(module: Any, config: Any, run: RunFolder) -> FeedForwardNetwork:
     detail = f"d_model {config.d_model}, d_mlp {config.d_mlp}"
     if config.kind == "transformer":
         detail += f", {config.n_heads} heads, attention rate {config.attention_rate:g}"
+    extras = [
+        f"{config.n_layers} layers" if config.n_layers != 1 else "",
+        config.activation if config.activation != "relu" else "",
+        "LayerNorm" if config.layer_norm else "",
+        "separate vocabularies" if config.diff_vocab else "",
+        '"=" token' if config.eqn_sign else "",
+    ]
+    detail += "".join(f", {extra}" for extra in extras if extra)
     return FeedForwardNetwork(
         forward=torch_forward(module, integer=True),
         n_inputs=config.n_inputs,

@@ -13,18 +13,21 @@ Definitions (Zhong, Liu, Tegmark, Andreas 2023; Nanda et al. 2023):
   seeded random triples (forced to 1 when inputs enter as E_a + E_b);
 * distance irrelevance: the correct-class logit laid out by s = a+b, d = a-b (mod p):
   mean_d std_s L[s, d] / std(L); near 0 is Pizza, near 1 Clock;
-* logit FVE per circle, as the paper's evaluation code computes it (`circle_fve`): PCA (20
-  components) of the embedding rows; every component zeroed except the circle's two; the
-  network run on all p^2 pairs with that ablated embedding; the z-scored (a, b, c) logits
-  against each z-scored template at the circle's frequency: Clock cos(w(a+b-c)), Pizza
-  2|cos(w(a-b)/2)|(|cos(w(a+b-c)/2)| - |sin(w(a+b-c)/2)|), accompanying pizza
-  -(cos(wc)(cos 2wa + cos 2wb) + sin(wc)(sin 2wa + sin 2wb)); FVE = 1 - Var(L - T) / Var(L);
+* logit FVE per circle, as the paper's evaluation code computes it (`circle_fve`): every part
+  of the embedding zeroed except one circle; the network run on all p^2 pairs with that
+  ablated embedding; the z-scored (a, b, c) logits against each z-scored template at the
+  circle's frequency: Clock cos(w(a+b-c)), Pizza 2|cos(w(a-b)/2)|(|cos(w(a+b-c)/2)| -
+  |sin(w(a+b-c)/2)|), accompanying pizza -(cos(wc)(cos 2wa + cos 2wb) + sin(wc)(sin 2wa +
+  sin 2wb)) with w at the frequency the circle doubles; FVE = 1 - Var(L - T) / Var(L). The
+  circle is the embedding's projection on frequency k (the paper: a pair of its 20 principal
+  components, kept as `per_circle_fve_pca`; the same plane unless PCA mixes two circles);
 * logit fit over all keys (`logit_fit_clock`, `logit_fit_pizza`; not the paper's FVE): the
   least-squares fit of the intact network's z-scored logits by every key circle's templates.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -47,7 +50,9 @@ class Mechanism:
     embedding_spectrum: list[float]  # energy share of k = 1..(p-1)//2
     circles: list[dict[str, Any]] = field(default_factory=list)  # PCA pairs and their frequency
     neuron_frequencies: dict[int, int] = field(default_factory=dict)  # k -> number of neurons
+    neuron_census: list[dict[str, Any]] = field(default_factory=list)  # the same, per layer
     per_circle_fve: dict[int, dict[str, Any]] = field(default_factory=dict)
+    per_circle_fve_pca: dict[int, dict[str, Any]] = field(default_factory=dict)  # paper's code
     accompanying: dict[int, int] = field(default_factory=dict)  # k -> the key it doubles
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,6 +82,17 @@ def key_frequencies(shares: np.ndarray) -> list[int]:
     ratios = top[:-1] / np.maximum(top[1:], 1e-12)
     cut = int(np.argmax(ratios)) + 1
     return sorted(int(k) + 1 for k in order[:cut])
+
+
+def input_rows(module: Any, p: int) -> tuple[np.ndarray, np.ndarray]:
+    """The embedding rows of a's and of b's p tokens.  # each (p, d_model) float64
+
+    They are the same rows unless the network gives b its own vocabulary (`diff_vocab`)."""
+    if hasattr(module, "input_rows"):
+        rows_a, rows_b = module.input_rows(p)
+        return rows_a.detach().double().numpy(), rows_b.detach().double().numpy()
+    rows = module.embed.weight.detach().double().numpy()[:p]
+    return rows, rows
 
 
 def _grid(p: int) -> torch.Tensor:
@@ -116,12 +132,24 @@ def circularity(embedding: np.ndarray, p: int) -> tuple[float, list[dict[str, An
     return float(np.mean(shares[:4])), circles
 
 
-def neuron_frequencies(module: Any, p: int) -> tuple[dict[int, int], float]:
+def layer_activations(module: Any, p: int) -> list[np.ndarray]:
+    """Every hidden layer's activations on all pairs.  # n_layers x (p*p, width)"""
+    with torch.no_grad():
+        if hasattr(module, "layer_activations"):
+            layers = module.layer_activations(_grid(p))
+        else:
+            layers = [module.hidden_activations(_grid(p))]
+    return [layer.double().numpy() for layer in layers]
+
+
+def neuron_frequencies(
+    module: Any, p: int, acts: np.ndarray | None = None
+) -> tuple[dict[int, int], float]:
     """Each hidden neuron's dominant frequency in its 2-D DFT over (a, b) (Nanda et al.),
     counted per frequency, and the share of active neurons that one frequency explains
-    (at least half of the neuron's variance)."""
-    with torch.no_grad():
-        acts = module.hidden_activations(_grid(p)).double().numpy()  # (p*p, d_mlp)
+    (at least half of the neuron's variance). The last hidden layer unless `acts` is given."""
+    if acts is None:
+        acts = layer_activations(module, p)[-1]  # (p*p, d_mlp)
     acts = acts.reshape(p, p, -1)
     acts = acts - acts.mean(axis=(0, 1), keepdims=True)
     coefficients = np.abs(np.fft.fft2(acts, axes=(0, 1))) ** 2  # (p, p, d_mlp)
@@ -152,9 +180,11 @@ def gradient_symmetricity(module: Any, p: int, samples: int = 100, seed: int = 0
     rng = np.random.default_rng(seed)
     triples = rng.integers(0, p, size=(samples, 3))
     module.eval()
+    dtype = next(module.parameters()).dtype
+    rows_a, rows_b = (torch.as_tensor(r, dtype=dtype) for r in input_rows(module, p))
     cosines = []
     for a, b, c in triples.tolist():
-        e = module.embed(torch.tensor([[a, b]])).detach().requires_grad_(True)  # (1, 2, d)
+        e = torch.stack([rows_a[a], rows_b[b]])[None].requires_grad_(True)  # (1, 2, d)
         logit = module.forward_embedded(e)[0, c]
         (grad,) = torch.autograd.grad(logit, e)
         cosines.append(float(nn.functional.cosine_similarity(grad[0, 0], grad[0, 1], dim=0)))
@@ -174,66 +204,159 @@ def distance_irrelevance(logits: np.ndarray) -> float:
     return float(table.std(axis=0).mean() / table.std())
 
 
+TEMPLATES = ("clock_cos", "clock_sin", "pizza", "accompanying")
+
+
 def templates(p: int, k: int) -> dict[str, np.ndarray]:
-    """Per-circle logit templates on the (a, b, c) grid.  # each (p, p, p)"""
-    a, b, c = np.meshgrid(np.arange(p), np.arange(p), np.arange(p), indexing="ij")
+    """Per-circle logit templates on the (a, b, c) grid, computed once per (p, k, name) and
+    shared read-only.  # each (p, p, p)"""
+    return {name: template(p, k, name) for name in TEMPLATES}
+
+
+CACHED_UP_TO = 128  # p beyond which templates (p^3 floats each) are not kept
+
+
+def template(p: int, k: int, name: str) -> np.ndarray:
+    """One logit template at frequency k.  # (p, p, p), read-only"""
+    return _cached_template(p, k, name) if p <= CACHED_UP_TO else _template(p, k, name)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_template(p: int, k: int, name: str) -> np.ndarray:
+    return _template(p, k, name)
+
+
+def _template(p: int, k: int, name: str) -> np.ndarray:
+    a, b, c = np.meshgrid(np.arange(p), np.arange(p), np.arange(p), indexing="ij", sparse=True)
     w = 2 * np.pi * k / p
     x = w * (a + b - c)
-    return {
-        "clock_cos": np.cos(x),
-        "clock_sin": np.sin(x),
-        "pizza": 2
-        * np.abs(np.cos(w * (a - b) / 2))
-        * (np.abs(np.cos(x / 2)) - np.abs(np.sin(x / 2))),
-        "accompanying": -(
+    if name == "clock_cos":
+        out = np.cos(x)
+    elif name == "clock_sin":
+        out = np.sin(x)
+    elif name == "pizza":
+        out = 2 * np.abs(np.cos(w * (a - b) / 2)) * (np.abs(np.cos(x / 2)) - np.abs(np.sin(x / 2)))
+    elif name == "accompanying":
+        out = -(
             np.cos(w * c) * (np.cos(2 * w * a) + np.cos(2 * w * b))
             + np.sin(w * c) * (np.sin(2 * w * a) + np.sin(2 * w * b))
-        ),
-    }
+        )
+    else:
+        raise KeyError(f"template {name!r} is unknown; known: {TEMPLATES}")
+    out = np.broadcast_to(out, (p, p, p)).copy()
+    out.flags.writeable = False
+    return out
 
 
 PCA_COMPONENTS = 20  # the paper's evaluation code
+NEGLIGIBLE = 1e-9  # share of the embedding's variance below which a circle is not there
 
 
-def circle_fve(module: Any, p: int) -> dict[int, dict[str, Any]]:
+CIRCLE_SHARE = 0.02  # a frequency holding this share of the embedding's energy is a circle
+
+
+def circle_fve(
+    module: Any, p: int, method: str = "fourier", shares: np.ndarray | None = None
+) -> dict[int, dict[str, Any]]:
     """The paper's logit FVE of each circle of the embedding (see the module docstring), keyed
-    by its frequency. A circle is the two principal components (of the top 20) whose token
-    coordinates have the same best DFT frequency: adjacent components when PCA separates the
-    circles, others when two circles of similar size mix. Needs `module.embed` and
-    `module.forward_embedded`."""
-    rows = module.embed.weight.detach().double().numpy()[:p]  # (p, d): the input tokens
+    by its frequency, largest circle first.
+
+    `method="fourier"` (the default): the circle at frequency k is the embedding's projection
+    on the cos/sin(2 pi k x / p) directions over the tokens, every frequency holding 2% of the
+    energy. `method="pca"`, as the paper's code does it: the two principal components (of the
+    top 20) whose token coordinates have the same best DFT frequency. The two agree when PCA
+    separates the circles; when circles of similar size mix in PCA (as on net2code's trained
+    fixtures) the components are blends, and the PCA figures understate every template.
+    Separate vocabularies: b's rows get their own projection. Needs `module.forward_embedded`
+    and an embedding (`input_rows`)."""
+    rows_a, rows_b = input_rows(module, p)  # (p, d) each: the input tokens
+    if shares is None:
+        shares = spectrum(rows_a, p)
+    a, b = (g.reshape(-1) for g in np.meshgrid(np.arange(p), np.arange(p), indexing="ij"))
+    kept: dict[int, tuple[np.ndarray, np.ndarray, dict[str, Any]]] = {}
+    if method == "fourier":
+        for k in np.argsort(shares)[::-1] + 1:
+            if shares[k - 1] < CIRCLE_SHARE:
+                break
+            extra = {"variance": float(shares[k - 1])}
+            kept[int(k)] = (_keep_frequency(rows_a, p, k), _keep_frequency(rows_b, p, k), extra)
+    elif method == "pca":
+        pca_a = _circle_pca(rows_a, p)
+        pca_b = pca_a if rows_b is rows_a else _circle_pca(rows_b, p)
+        for k, indices in pca_a["by_frequency"].items():
+            if len(indices) < 2 or len(pca_b["by_frequency"].get(k, [])) < 2:
+                continue
+            if pca_a["variance"][indices[:2]].sum() < NEGLIGIBLE:
+                continue  # numerically absent: rank-deficient embeddings give such components
+            pair = indices[:2]  # the two largest components at this frequency
+            extra = {"components": pair, "variance": float(pca_a["variance"][pair].sum())}
+            kept[k] = (
+                _keep_circle(pca_a, pair),
+                _keep_circle(pca_b, pca_b["by_frequency"][k][:2]),
+                extra,
+            )
+    else:
+        raise ValueError(f"method {method!r} is unknown; choose fourier or pca")
+    out: dict[int, dict[str, Any]] = {}
+    dtype = next(module.parameters()).dtype
+    for k, (ablated_a, ablated_b, extra) in kept.items():
+        pairs = np.stack([ablated_a[a], ablated_b[b]], axis=1)  # (p*p, 2, d): only this circle
+        with torch.no_grad():
+            logits = module.forward_embedded(torch.as_tensor(pairs, dtype=dtype))
+        tensor = logits.double().numpy().reshape(p, p, -1)[:, :, :p]  # (p, p, p) [a, b, c]
+        out[k] = {
+            "clock": explained(tensor, template(p, k, "clock_cos")),
+            "pizza": explained(tensor, template(p, k, "pizza")),
+            "accompanying": explained(tensor, template(p, half_frequency(k, p), "accompanying")),
+            **extra,
+        }
+    return dict(sorted(out.items(), key=lambda item: -item[1]["variance"]))
+
+
+def _keep_frequency(rows: np.ndarray, p: int, k: int) -> np.ndarray:
+    """The embedding rows with everything but frequency k (over the tokens) removed: their
+    mean plus their projection on cos/sin(2 pi k x / p).  # (p, d)"""
+    x = np.arange(p)
+    basis = np.stack([np.cos(2 * np.pi * k * x / p), np.sin(2 * np.pi * k * x / p)], axis=1)
+    basis /= np.linalg.norm(basis, axis=0, keepdims=True)  # (p, 2), orthonormal for 0 < k < p/2
+    mean = rows.mean(axis=0, keepdims=True)
+    return np.asarray(mean + basis @ (basis.T @ (rows - mean)))
+
+
+def _circle_pca(rows: np.ndarray, p: int) -> dict[str, Any]:
+    """PCA (20 components) of embedding rows, with the components grouped by their best
+    frequency over the tokens."""
     mean = rows.mean(axis=0, keepdims=True)
     _, singular, vt = np.linalg.svd(rows - mean, full_matrices=False)
     components = vt[:PCA_COMPONENTS]  # (20, d)
     coordinates = (rows - mean) @ components.T  # (p, 20)
-    variance = singular[: len(components)] ** 2 / max(float((singular**2).sum()), 1e-12)
     by_frequency: dict[int, list[int]] = {}
     for i in range(coordinates.shape[1]):
         energy = np.abs(np.fft.rfft(coordinates[:, i]))[1 : (p - 1) // 2 + 1] ** 2
         by_frequency.setdefault(int(np.argmax(energy)) + 1, []).append(i)
-    a, b = (g.reshape(-1) for g in np.meshgrid(np.arange(p), np.arange(p), indexing="ij"))
-    out: dict[int, dict[str, Any]] = {}
-    for k, indices in by_frequency.items():
-        if len(indices) < 2:
-            continue
-        pair = indices[:2]  # the two largest components at this frequency
-        keep = np.zeros(len(components), dtype=bool)
-        keep[pair] = True
-        ablated = mean + (coordinates * keep) @ components  # (p, d): only this circle
-        pairs = np.stack([ablated[a], ablated[b]], axis=1)  # (p*p, 2, d)
-        with torch.no_grad():
-            dtype = module.embed.weight.dtype
-            logits = module.forward_embedded(torch.as_tensor(pairs, dtype=dtype))
-        tensor = logits.double().numpy().reshape(p, p, -1)[:, :, :p]  # (p, p, p) [a, b, c]
-        t = templates(p, k)
-        out[k] = {
-            "clock": explained(tensor, t["clock_cos"]),
-            "pizza": explained(tensor, t["pizza"]),
-            "accompanying": explained(tensor, t["accompanying"]),
-            "components": pair,
-            "variance": float(variance[pair].sum()),
-        }
-    return dict(sorted(out.items(), key=lambda item: -item[1]["variance"]))
+    return {
+        "mean": mean,
+        "components": components,
+        "coordinates": coordinates,
+        "variance": singular[: len(components)] ** 2 / max(float((singular**2).sum()), 1e-12),
+        "by_frequency": by_frequency,
+    }
+
+
+def _keep_circle(pca: dict[str, Any], pair: list[int]) -> np.ndarray:
+    """The embedding rows with every principal component but `pair` zeroed.  # (p, d)"""
+    keep = np.zeros(len(pca["components"]), dtype=bool)
+    keep[pair] = True
+    return np.asarray(pca["mean"] + (pca["coordinates"] * keep) @ pca["components"])
+
+
+def half_frequency(k: int, p: int) -> int:
+    """The frequency h with 2h = ±k (mod p): an accompanying circle at k doubles the angles of
+    a main circle at h, so its template, -(cos(wc)(cos 2wa + cos 2wb) + ...), has w at h."""
+    if p % 2 == 0:
+        return k
+    h = k * pow(2, -1, p) % p
+    return min(h, p - h)
 
 
 def explained(logits: np.ndarray, template: np.ndarray) -> float:
@@ -291,18 +414,20 @@ def restricted_and_excluded_loss(logits: np.ndarray, keys: list[int]) -> tuple[f
 
 def analyse(module: Any, p: int) -> Mechanism:
     """Fourier analysis, the paper's diagnostics, and a call: clock, pizza, mixed, non-circular."""
-    embedding = module.embed.weight.detach().double().numpy()[:p]  # (p, d)
+    embedding, embedding_b = input_rows(module, p)  # (p, d) each
     shares = spectrum(embedding, p)
+    if embedding_b is not embedding:  # b's own vocabulary: the energy of both
+        shares = (shares + spectrum(embedding_b, p)) / 2
     keys = key_frequencies(shares)
     logits = logit_tensor(module, p)
     z = (logits - logits.mean()) / max(logits.std(), 1e-12)
     circ, circles = circularity(embedding, p)
     clock_features, pizza_features = [], []
     for k in keys:
-        t = templates(p, k)
-        clock_features += [t["clock_cos"], t["clock_sin"]]
-        pizza_features.append(t["pizza"])
-    per_circle = circle_fve(module, p)
+        clock_features += [template(p, k, "clock_cos"), template(p, k, "clock_sin")]
+        pizza_features.append(template(p, k, "pizza"))
+    per_circle = circle_fve(module, p, shares=shares)
+    per_circle_pca = circle_fve(module, p, method="pca")
     metrics = {
         "circularity": circ,
         "distance_irrelevance": distance_irrelevance(logits),
@@ -315,9 +440,13 @@ def analyse(module: Any, p: int) -> Mechanism:
     metrics.update(loss=full, restricted_loss=restricted, excluded_loss=excluded)
     kind, reasons = classify(metrics, getattr(module, "config", None))
     neurons: dict[int, int] = {}
-    if hasattr(module, "hidden_activations"):
-        neurons, explained = neuron_frequencies(module, p)
-        metrics["neurons_one_frequency"] = explained
+    census: list[dict[str, Any]] = []
+    if hasattr(module, "hidden_activations") or hasattr(module, "layer_activations"):
+        for layer, acts in enumerate(layer_activations(module, p)):
+            counts, share = neuron_frequencies(module, p, acts)
+            census.append({"layer": layer, "neurons": counts, "one_frequency": share})
+        neurons = census[-1]["neurons"]
+        metrics["neurons_one_frequency"] = census[-1]["one_frequency"]
     doubles = {}
     for k in keys:
         for base in keys:
@@ -337,7 +466,9 @@ def analyse(module: Any, p: int) -> Mechanism:
         embedding_spectrum=shares.tolist(),
         circles=circles,
         neuron_frequencies=neurons,
+        neuron_census=census,
         per_circle_fve=per_circle,
+        per_circle_fve_pca=per_circle_pca,
     )
 
 

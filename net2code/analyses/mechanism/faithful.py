@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ...program import Code
-from .analysis import Mechanism, templates
+from .analysis import Mechanism, template
 
 FORMS = ("clock", "pizza", "accompanying")
 
@@ -45,11 +45,11 @@ class FaithfulProgram:
         p = p or self.p
         out = np.zeros((p, p, p))
         for k, form, coefficients in self.terms:
-            t = templates(p, k)
             if form == "clock":
-                out += coefficients[0] * t["clock_cos"] + coefficients[1] * t["clock_sin"]
+                out += coefficients[0] * template(p, k, "clock_cos")
+                out += coefficients[1] * template(p, k, "clock_sin")
             else:
-                out += coefficients[0] * t[form]
+                out += coefficients[0] * template(p, k, form)
         return out
 
     def predict(self, p: int | None = None) -> np.ndarray:
@@ -77,12 +77,14 @@ def _fit(logits: np.ndarray, p: int, plan: list[tuple[int, str]]) -> FaithfulPro
     target = logits - logits.mean(axis=-1, keepdims=True)  # argmax ignores per-pair shifts
     columns, layout = [], []
     for k, form in plan:
-        t = templates(p, k)
         if form == "clock":
-            columns += [t["clock_cos"].reshape(-1), t["clock_sin"].reshape(-1)]
+            columns += [
+                template(p, k, "clock_cos").reshape(-1),
+                template(p, k, "clock_sin").reshape(-1),
+            ]
             layout.append((k, form, 2))
         else:
-            columns.append(t[form].reshape(-1))
+            columns.append(template(p, k, form).reshape(-1))
             layout.append((k, form, 1))
     x = np.stack(columns, axis=1)
     solution, *_ = np.linalg.lstsq(x, target.reshape(-1), rcond=None)

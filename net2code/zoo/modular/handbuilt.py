@@ -16,7 +16,7 @@ import math
 
 import torch
 
-from .models import MLP, ModelConfig
+from .models import MLP, Block, ModelConfig, Transformer
 
 PHASES = 4  # a 4 x 4 grid of phases cancels every unwanted term exactly
 
@@ -97,3 +97,36 @@ def pizza_network(p: int, frequencies: list[int]) -> MLP:
                     unembed[c, neuron] = sign
                     neuron += 1
     return _install(model, p, frequencies, hidden, unembed)
+
+
+def pizza_transformer(
+    p: int, frequencies: list[int], *, diff_vocab: bool = False, eqn_sign: bool = False
+) -> Transformer:
+    """`pizza_network` inside a 1-layer transformer at attention rate 0: the constant attention
+    sums the positions, so the last residual is E_a + E_b (the "=" token and the positions
+    embed as zero); the MLP is the Pizza's, and writes its logits into p extra residual
+    dimensions that the unembedding reads. Optionally with b's own vocabulary and an "="
+    token, as the paper's code trains them."""
+    mlp = pizza_network(p, frequencies)
+    width = 2 * len(frequencies)  # the Fourier embedding's dimensions
+    config = ModelConfig(
+        kind="transformer", vocab=p, n_out=p, d_model=width + p, n_heads=1,
+        d_mlp=mlp.config.d_mlp, attention_rate=0.0, diff_vocab=diff_vocab, eqn_sign=eqn_sign,
+    )  # fmt: skip
+    model = Transformer(config)
+    d = config.d_model
+    with torch.no_grad():
+        for tensor in model.state_dict().values():
+            tensor.zero_()
+        fourier = mlp.embed.weight[:p]  # (p, width)
+        model.embed.weight[:p, :width] = fourier
+        if diff_vocab:
+            model.embed.weight[p : 2 * p, :width] = fourier
+        block: Block = model.blocks[0]  # type: ignore[assignment]
+        block.attn.W_V.weight.copy_(torch.eye(d))
+        block.attn.W_O.weight.copy_(torch.eye(d))
+        block.mlp_in.weight[:, :width] = mlp.hidden.weight
+        block.mlp_out.weight[width:] = mlp.unembed.weight  # (p, d_mlp) into the extra dims
+        model.unembed.weight[:, width:] = torch.eye(p)
+    model.eval()
+    return model

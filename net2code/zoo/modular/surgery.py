@@ -67,8 +67,13 @@ def rebuild_network(module: nn.Module, p: int, p_new: int, frequencies: list[int
     rebuilt = build_model(new_config)
     state = copy.deepcopy(module.state_dict())
     keys = [k for k in frequencies if k < p_new / 2]
-    embed = state["embed.weight"].double().numpy()
-    state["embed.weight"] = torch.from_numpy(_refit(embed, p, p_new, keys)).float()
+    embed = state["embed.weight"].double().numpy()  # a's rows[, b's rows][, the "=" row]
+    blocks = [_refit(embed[:p], p, p_new, keys)]
+    if config.diff_vocab:
+        blocks.append(_refit(embed[p : 2 * p], p, p_new, keys))
+    if config.eqn_sign:
+        blocks.append(embed[-1:])
+    state["embed.weight"] = torch.from_numpy(np.concatenate(blocks)).float()
     unembed = state["unembed.weight"].double().numpy()  # (p, width)
     state["unembed.weight"] = torch.from_numpy(_refit(unembed, p, p_new, keys)).float()
     if "unembed.bias" in state:
@@ -121,7 +126,7 @@ def run_surgery(path: str | Path, p_new: int, output: str | Path) -> dict[str, A
     from ..._util import atomic_write_json, provenance, staged_dir
     from ...analyses.mechanism.analysis import analyse, logit_tensor
     from ...analyses.mechanism.faithful import emit_faithful, fit_faithful
-    from ...analyses.mechanism.run import applies_to
+    from ...analyses.mechanism.run import is_addition
     from ...checkpoint import save_checkpoint
     from ...checks import Check, is_verified, verified_by
     from ...domain import MAX_DOMAIN_POINTS, Domain, IntRange
@@ -139,7 +144,7 @@ def run_surgery(path: str | Path, p_new: int, output: str | Path) -> dict[str, A
     if not isinstance(network, FeedForwardNetwork):
         raise ConfigError(f"{path} is not a modular-arithmetic network ({network.description})")
     extraction = extract(network, analyses=False)
-    if not (extraction.verified and applies_to(network, extraction.program)):
+    if not (extraction.verified and is_addition(extraction.program, network.vocab or 0)):
         summary = extraction.program.summary if extraction.program else "none"
         raise ConfigError(
             f"{path} does not compute (a + b) mod p (its program: {summary}); "
