@@ -380,7 +380,9 @@ def train_modular(
     train_fraction: Annotated[
         float, typer.Option(help="Share of the p*p pairs to train on.")
     ] = 0.8,
-    weight_decay: Annotated[float, typer.Option(help="AdamW weight decay.")] = 1.0,
+    weight_decay: Annotated[
+        float, typer.Option(help="AdamW weight decay (2: the Clock/Pizza paper's).")
+    ] = 2.0,
     lr: Annotated[float, typer.Option(help="AdamW learning rate.")] = 1e-3,
     max_steps: Annotated[int, typer.Option(help="Upper bound on full-batch steps.")] = 20_000,
     min_steps: Annotated[

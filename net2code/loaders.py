@@ -62,7 +62,7 @@ def load(path: Path | str, config: Path | str | None = None) -> Network:
             ".onnx or .pt2 (data files go to `net2code train rnn --data`)"
         )
     if suffix in PICKLE_SUFFIXES:
-        state = _read_weights(path)
+        state = _unwrap(_read_weights(path))
         config_path = _transformerlens_config(path, config, state)
         if config_path is not None:
             from .zoo.modular.transformerlens import load_transformerlens
@@ -125,6 +125,17 @@ def _refuse_torch_file(path: Path) -> None:
     """Say what a torch.save file holds without running its pickle code, then refuse it."""
     kind = type(_read_weights(path)).__name__
     raise CheckpointError(f"{path} holds only weights ({kind}), no architecture: {EXPORT_HINT}")
+
+
+def _unwrap(state: Any) -> Any:
+    """The state dict inside a training checkpoint such as {"model": state_dict, "epoch": 7}
+    (read with weights_only, so only tensors and plain values are in it)."""
+    if isinstance(state, dict):
+        for key in ("model", "state_dict", "model_state_dict"):
+            inner = state.get(key)
+            if isinstance(inner, dict) and inner and all(isinstance(k, str) for k in inner):
+                return inner
+    return state
 
 
 def _transformerlens_config(path: Path, given: Path | str | None, state: Any) -> Path | None:

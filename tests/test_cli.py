@@ -25,6 +25,8 @@ def test_train_extract_verify_bench(tmp_path: Path, cli, one_line_error) -> None
     config = json.loads((run_dir / "config.json").read_text())
     assert config["provenance"]["seed"] == 1
     assert config["training"]["full_domain_accuracy"] == 1.0
+    assert config["training"]["stop"] == "auto"  # an MLP: the accuracy rule
+    assert config["training"]["stop_reason"].startswith("accuracy: 100% on train and test")
 
     proc = cli("extract", str(run_dir), "--no-progress", "--strict")
     assert proc.returncode == 0, proc.stderr

@@ -132,6 +132,35 @@ def test_sequence_domains_enumerate_every_sequence() -> None:
     assert real.exhaustive_length is None and real.size is None
 
 
+def test_the_cleanup_stop_rule_follows_the_progress_measures() -> None:
+    """Training a transformer on addition goes on past 100% accuracy until the key
+    frequencies hold 80% of the embedding's energy and the restricted loss is low (Nanda et
+    al.'s cleanup phase); the demo's rule stops at 100%."""
+    from net2code.zoo.modular.handbuilt import clock_network
+    from net2code.zoo.modular.train import _stop, cleanup_measures
+
+    assert TrainConfig().stop_rule() == "cleanup"
+    assert TrainConfig(model="mlp").stop_rule() == "accuracy"
+    assert TrainConfig(op="mul").stop_rule() == "accuracy"
+    clean = clock_network(59, [5, 13, 23])
+    with torch.no_grad():
+        clean.unembed.weight.mul_(20)  # sharper logits: a low loss, as after training
+    measures = cleanup_measures(clean, 59)
+    assert measures["key_energy"] == pytest.approx(1.0) and measures["restricted_loss"] < 0.05
+    noisy = Transformer(ModelConfig(kind="transformer", vocab=59, n_out=59))
+    assert cleanup_measures(noisy, 59)["key_energy"] < 0.8
+    config = TrainConfig(cleanup_every=100)
+    record: dict[str, float] = {}
+    assert _stop(config, "cleanup", 100, True, noisy, 0.01, record) == ""
+    assert record["key_energy"] < 0.8  # measured, recorded in the history, not enough
+    assert _stop(config, "cleanup", 100, True, clean, 0.01, {}).startswith("cleanup: the 3 key")
+    assert _stop(config, "cleanup", 101, True, clean, 0.01, {}) == ""  # measured every 100
+    assert _stop(config, "cleanup", 100, False, clean, 0.01, {}) == ""  # not yet 100%
+    assert _stop(config, "accuracy", 7, True, noisy, 0.01, {}).startswith("accuracy")
+    with pytest.raises(ConfigError, match="stop='early'"):
+        TrainConfig(stop="early")
+
+
 def test_train_config_validates_early() -> None:
     with pytest.raises(ConfigError, match="attention_rate"):
         TrainConfig(attention_rate=1.5)

@@ -230,6 +230,25 @@ def test_per_circle_logit_fve_is_the_papers() -> None:
         assert figures["accompanying"] > 0.5 > max(figures["clock"], figures["pizza"])
 
 
+def test_per_circle_logit_fve_puts_the_clock_ahead_on_the_alpha_1_fixture() -> None:
+    """The alpha = 1 fixture (a Clock by distance irrelevance 0.94 and gradient symmetricity
+    0.43): the Clock template explains more of each circle's logits than the Pizza template
+    on three of its four circles, and clearly on the largest; the fourth (k = 16) is more
+    Pizza-like, and the table says so rather than hiding it."""
+    mechanism = analyse(net2code.load(_fixture("clock59")).module, P)
+    assert mechanism.kind == "clock" and mechanism.frequencies == [7, 16, 22, 27]
+    circles = mechanism.per_circle_fve
+    assert list(circles) == [7, 22, 27, 16]  # largest first
+    ahead = [k for k in mechanism.frequencies if circles[k]["clock"] > circles[k]["pizza"]]
+    assert ahead == [7, 22, 27]
+    assert circles[7]["clock"] > circles[7]["pizza"] + 0.1
+    shares = {k: circles[k]["variance"] for k in mechanism.frequencies}
+    mean = {t: sum(shares[k] * circles[k][t] for k in shares) for t in ("clock", "pizza")}
+    assert mean["clock"] > mean["pizza"]
+    # PCA blends circles of similar size here: the paper's PCA pairs miss k = 7 entirely
+    assert 7 not in mechanism.per_circle_fve_pca
+
+
 def test_an_imperfect_network_is_analysed_and_marked_so() -> None:
     """A Pizza whose answer for c = 0 is boosted: the extracted program is no longer (a + b)
     mod p, but the Fourier analysis still runs, and says it is of an imperfect network."""

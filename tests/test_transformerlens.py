@@ -101,6 +101,11 @@ def test_bad_transformerlens_input_is_refused_in_one_line(
     one_line_error(cli("extract", str(two), "-o", str(out)), "no 'blocks.1.attn.W_Q'")
     bad_act, _ = write("clock59", tmp_path / "solu", act_fn="solu")
     one_line_error(cli("extract", str(bad_act), "-o", str(out)), "activation 'solu'")
+    rotary, _ = write("clock59", tmp_path / "rotary", positional_embedding_type="rotary")
+    one_line_error(
+        cli("extract", str(rotary), "-o", str(out)),
+        "config positional_embedding_type='rotary' is not rebuilt",
+    )
     bare = tmp_path / "bare"
     bare.mkdir()
     torch.save(state, bare / "model.pt")
@@ -309,3 +314,50 @@ def test_a_trained_two_layer_checkpoint_is_loaded_and_analysed(tmp_path: Path, c
     assert mechanism["agreement"] > 0.9  # the faithful program, on the network's own answers
     report = (out / "report.md").read_text()
     assert "| layer | neurons per frequency" in report
+
+
+def test_reproduce_pizza_makes_one_row_per_model(tmp_path: Path, cli, one_line_error) -> None:
+    """A folder as the paper's code leaves it (save/model_ID.pt + config_ID.json), with a
+    2-layer model, a file that is not a checkpoint and a network that is not addition."""
+    from net2code.checkpoint import save_checkpoint
+    from net2code.zoo.modular.models import ModelConfig, build_model
+
+    save = tmp_path / "save"
+    save.mkdir()
+    for name in ("clock59", "pizza59"):
+        state, config = to_transformerlens(net2code.load(FIXTURES / name).module)
+        torch.save(state, save / f"model_{name}.pt")
+        (save / f"config_{name}.json").write_text(json.dumps(config))
+    for file in (FIXTURES / "two_layer").iterdir():
+        (save / file.name).write_bytes(file.read_bytes())
+    (save / "model_broken.pt").write_bytes(b"not a checkpoint")
+    config = ModelConfig(kind="mlp", vocab=7, n_out=7, d_model=8, d_mlp=16)
+    save_checkpoint(save / "untrained", build_model(config), config, {})
+    out = tmp_path / "table"
+    proc = cli("reproduce-pizza", str(save), "-o", str(out), "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["model"]: r for r in json.loads((out / "pizza.json").read_text())["rows"]}
+    assert set(rows) == {"model_2l.pt", "model_broken.pt", "model_clock59.pt",
+                         "model_pizza59.pt", "untrained"}  # fmt: skip
+    assert rows["model_clock59.pt"]["class"] == "clock"
+    assert rows["model_clock59.pt"]["attention_rate"] == 1.0
+    pizza = rows["model_pizza59.pt"]
+    assert pizza["class"] == "pizza" and pizza["attention_rate"] == 0.0
+    assert pizza["fve_pizza"] > pizza["fve_clock"] and pizza["faithful_agreement"] == 1.0
+    assert rows["model_2l.pt"]["layers"] == 2 and rows["model_2l.pt"]["class"] == "clock"
+    assert rows["model_broken.pt"]["note"].startswith("not loaded:")
+    assert rows["untrained"]["note"].startswith("not analysed:")
+    table = (out / "pizza.md").read_text()
+    assert "| model_pizza59.pt | 0.0 | 1 | 128 | relu | pizza |" in table
+    assert (out / "pizza.csv").read_text().startswith("model,attention_rate,layers")
+    one_line_error(cli("reproduce-pizza", str(tmp_path / "nowhere")), "is not a folder")
+    (tmp_path / "empty").mkdir()
+    one_line_error(cli("reproduce-pizza", str(tmp_path / "empty")), "no checkpoints in")
+
+
+def test_a_wrapped_training_checkpoint_is_unwrapped(tmp_path: Path) -> None:
+    path, native = write("pizza59", tmp_path)
+    state = torch.load(path, weights_only=True)
+    torch.save({"model": state, "epoch": 4000, "train_loss": 0.01}, path)
+    loaded = net2code.load(path)
+    assert np.allclose(loaded.raw(PAIRS), native.raw(PAIRS), atol=1e-5)

@@ -39,7 +39,7 @@ class TrainConfig:
     seed: int = 0
     train_fraction: float = 0.8
     lr: float = 1e-3
-    weight_decay: float = 1.0
+    weight_decay: float = 2.0  # the Clock/Pizza paper's (Nanda et al. used 1)
     betas: tuple[float, float] = (0.9, 0.98)
     warmup_steps: int = 10
     max_steps: int = 20_000
@@ -260,7 +260,9 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
             if reason:
                 break
     if not reason:
-        reason = f"max_steps: {config.max_steps} steps ({rule} rule not met)"
+        floor = config.min_steps >= config.max_steps
+        why = f"min_steps {config.min_steps}" if floor else f"the {rule} rule had not held"
+        reason = f"max_steps: {config.max_steps} steps ({why})"
     seconds = time.perf_counter() - start
     model.eval()
     with torch.no_grad():

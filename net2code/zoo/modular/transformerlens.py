@@ -170,9 +170,23 @@ def convert(
     return _convert_transformer(state, config, source)
 
 
+UNSUPPORTED = {  # HookedTransformerConfig settings that change the computation
+    "positional_embedding_type": lambda v: v not in (None, "standard"),
+    "attn_only": bool,
+    "gated_mlp": bool,
+    "parallel_attn_mlp": bool,
+    "use_attn_scale": lambda v: v is False,
+    "final_rms": bool,
+    "use_local_attn": bool,
+}
+
+
 def _convert_transformer(
     state: dict[str, torch.Tensor], config: dict[str, Any], source: Path
 ) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
+    for key, unsupported in UNSUPPORTED.items():
+        if key in config and unsupported(config[key]):
+            raise _fail(source, f"config {key}={config[key]!r} is not rebuilt")
     d = int(config["d_model"])
     layers = _n_blocks(state)
     if layers == 0:
