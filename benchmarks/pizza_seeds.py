@@ -30,6 +30,15 @@ def train_one(rate: float, seed: int, runs: Path) -> dict[str, Any]:
     return {"attention_rate": rate, "seed": seed, "folder": str(folder), **result.summary()}
 
 
+def recorded(rate: float, seed: int, runs: Path) -> dict[str, Any]:
+    folder = runs / f"alpha{rate:g}-seed{seed}"
+    training = json.loads((folder / "config.json").read_text())["training"]
+    keys = ("stop_reason", "steps", "train_loss", "test_accuracy", "full_domain_accuracy",
+            "seconds")  # fmt: skip
+    return {"attention_rate": rate, "seed": seed, "folder": str(folder),
+            **{k: training[k] for k in keys}}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("docs/modular"))
@@ -37,6 +46,11 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--rates", default="1,0")
+    parser.add_argument(
+        "--analyse-only",
+        action="store_true",
+        help="Re-analyse the runs already in --runs (training figures from their config.json).",
+    )
     args = parser.parse_args()
     from joblib import Parallel, delayed
 
@@ -46,10 +60,15 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     rates = [float(r) for r in args.rates.split(",")]
     start = time.perf_counter()
-    trained = Parallel(n_jobs=args.jobs)(
-        delayed(train_one)(rate, seed, args.runs) for rate in rates for seed in seeds
-    )
-    wall = time.perf_counter() - start
+    if args.analyse_only:
+        trained = [recorded(rate, seed, args.runs) for rate in rates for seed in seeds]
+        previous = json.loads((args.out / "pizza_seeds.json").read_text())
+        wall = float(previous["wall_seconds"])
+    else:
+        trained = Parallel(n_jobs=args.jobs)(
+            delayed(train_one)(rate, seed, args.runs) for rate in rates for seed in seeds
+        )
+        wall = time.perf_counter() - start
     rows = []
     for run in trained:
         row = analyse_checkpoint(Path(run["folder"]), args.runs)
@@ -84,6 +103,10 @@ def main() -> None:
             f"{r['key_frequencies']} | {r['fve_clock']} | {r['fve_pizza']} | "
             f"{r['faithful_agreement']} |"
         )
+    lines += ["", "Why each class (net2code's call, from distance irrelevance and gradient "
+              "symmetricity as the paper decides):", ""]  # fmt: skip
+    lines += [f"- α {r['attention_rate']:g}, seed {r['seed']}: {r['class']}: {r['reasons']}"
+              for r in rows]  # fmt: skip
     lines += ["", "Stop reasons:", ""]
     lines += [f"- α {r['attention_rate']:g}, seed {r['seed']}: {r['stop_reason']}" for r in rows]
     lines += ["", "Per-circle logit FVE (frequency: clock/pizza/accompanying):", ""]

@@ -73,6 +73,11 @@ ARCHITECTURES: dict[str, Architecture] = {
         build="net2code.zoo.sequence.model:SequenceRNN",
         wrap="net2code.families.recurrent:from_run",
     ),
+    "bilinear": Architecture(
+        config="net2code.zoo.matmul.model:BilinearConfig",
+        build="net2code.zoo.matmul.model:BilinearModule",
+        wrap="net2code.families.bilinear:from_run",
+    ),
     "dt_net": _DTNET,
     "ff_net": _DTNET,
 }

@@ -432,6 +432,71 @@ def train_modular(
     typer.echo(f"stopped by {s['stop_reason']}")
 
 
+def _seed_list(text: str) -> tuple[int, ...]:
+    """'0..9' or '0,3,5'."""
+    if ".." in text:
+        lo, _, hi = text.partition("..")
+        try:
+            first, last = int(lo), int(hi)
+        except ValueError:
+            raise Net2CodeError(f"--seeds {text!r} is not a range like 0..9") from None
+        if last < first or last - first >= 10_000:
+            raise Net2CodeError(f"--seeds {text!r}: give first..last with 1 to 10,000 seeds")
+        return tuple(range(first, last + 1))
+    return _ints("--seeds", text)
+
+
+@train_app.command("matmul")
+def train_matmul(
+    output: Output,
+    shape: Annotated[str, typer.Option(help="n,m,p: A is n x m, B is m x p.")] = "2,2,2",
+    rank: Annotated[int, typer.Option(help="Products R (Strassen: 7 for 2,2,2).")] = 7,
+    seed: Seed = 0,
+    seeds: Annotated[
+        str | None, typer.Option(help="Several seeds in parallel, e.g. 0..9; the best is kept.")
+    ] = None,
+    restarts: Annotated[int, typer.Option(help="Networks trained at once per seed.")] = 32,
+    max_seconds: Annotated[float, typer.Option(help="Time cap per seed.")] = 60.0,
+    jobs: Annotated[int, typer.Option(help="Parallel seeds (-1: every core).")] = -1,
+    no_progress: NoProgress = False,
+) -> None:
+    """Train bilinear networks c = W((U vec A) * (V vec B)) on random matrices, pushed to
+    coefficients in {-1, 0, 1}; keep the best seed's network and every seed's outcome."""
+    from .zoo.matmul.model import BilinearConfig, save_matmul_run
+    from .zoo.matmul.scheme import parse_shape
+    from .zoo.matmul.train import MatmulConfig, best_of, train_seed, train_seeds
+
+    try:
+        sides = parse_shape(shape)
+    except ValueError as exc:
+        raise Net2CodeError(f"--shape: {exc}") from None
+    config = MatmulConfig(
+        shape=sides, rank=rank, seed=seed, restarts=restarts, max_seconds=max_seconds
+    )
+    start = time.perf_counter()
+    if seeds is None:
+        results = [train_seed(config, progress=not no_progress)]
+    else:
+        results = train_seeds(config, list(_seed_list(seeds)), n_jobs=jobs)
+    best = best_of(results)
+    training = {
+        **config.to_dict(),
+        "seeds": [r.summary() for r in results],
+        "best_seed": best.config.seed,
+        "exact_seeds": sum(r.exact for r in results),
+        "wall_seconds": round(time.perf_counter() - start, 2),
+    }
+    save_matmul_run(
+        output, best.weights, BilinearConfig(shape=sides, rank=rank), training, best.config.seed
+    )
+    n, m, p = sides
+    typer.echo(
+        f"rank {rank} for ({n}x{m})({m}x{p}): {training['exact_seeds']} of {len(results)} seeds "
+        f"rounded to an exact scheme; best seed {best.config.seed} "
+        f"({best.best.failing} Brent equations failing) in {training['wall_seconds']}s -> {output}"
+    )
+
+
 @train_app.command("rnn")
 def train_rnn_command(
     output: Output,

@@ -51,7 +51,12 @@ def emit(program: Program, header: list[str]) -> dict[str, str]:
     files = {PROGRAM_FILE: render(program.python(), header, program.usage())}
     vectorised = program.numpy()
     if vectorised is not None:
-        usage = "Vectorised variant: program() takes a whole batch (arrays) at once."
+        numpy_usage = getattr(program, "numpy_usage", None)
+        usage = (
+            numpy_usage()
+            if callable(numpy_usage)
+            else "Vectorised variant: program() takes a whole batch (arrays) at once."
+        )
         files[NUMPY_FILE] = render(vectorised, header, usage)
     return files
 

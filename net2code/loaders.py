@@ -48,6 +48,11 @@ def load(path: Path | str, config: Path | str | None = None) -> Network:
 
         if is_hf_folder(path):
             return load_hf(path)
+    if suffix == ".safetensors" and not (path.parent / "config.json").is_file():
+        from .bilinear import is_factor_file, load_safetensors_factors
+
+        if is_factor_file(path):  # three matrices U, V, W: a bilinear network
+            return load_safetensors_factors(path)
     if path.is_dir() or suffix in (".safetensors", ".json"):
         from .checkpoint import load_run
 

@@ -319,7 +319,11 @@ def extract(
     with timer("emit"):
         draft = emit(candidate.program, []) if candidate.program is not None else {}
     with timer("check"):
-        evidence = {"proof": candidate.proof, "regions": candidate.stats.get("activation_regions")}
+        evidence = {
+            "proof": candidate.proof,
+            "regions": candidate.stats.get("activation_regions"),
+            "scheme": candidate.stats.get("scheme"),
+        }
         checks = family.checks(network, dom, draft, options, evidence=evidence, progress=progress)
     files = {}
     if candidate.program is not None:

@@ -100,6 +100,18 @@ def clock_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def strassen_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Bilinear: Strassen's rank-7 scheme as the weights of a bilinear network, a run folder."""
+    from net2code.zoo.matmul.model import BilinearConfig, save_matmul_run
+    from net2code.zoo.matmul.scheme import strassen
+
+    folder = tmp_path_factory.mktemp("runs") / "strassen"
+    scheme = strassen()
+    save_matmul_run(folder, scheme.arrays(), BilinearConfig(shape=(2, 2, 2), rank=7), {}, 0)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def parity_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Recurrent: a hidden-size-1 RNN computing running parity, as a run folder."""
     from net2code.zoo.sequence.handbuilt import save_parity_run

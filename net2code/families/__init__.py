@@ -2,12 +2,14 @@
 
 A family says which networks are its own (from the loaded network's type and signature), what
 its domain is, how to observe the network on it, which strategies apply and in what order, and
-which checks define `verified` for it. Three families today:
+which checks define `verified` for it. Four families today:
 
 * `feed-forward` (`feedforward.py`): points in, outputs out; a finite domain or a real box;
 * `recurrent` (`recurrent.py`): sequences in, one output per step; programs are loops;
 * `iterated` (`iterated.py`): a block applied until the answer settles (DT-nets); programs are
-  cellular-automaton rules (mazes) or scans (bit strings).
+  cellular-automaton rules (mazes) or scans (bit strings);
+* `bilinear` (`bilinear.py`): c = W((U a) * (V b)); programs are matrix-multiplication
+  schemes, proved by the Brent equations.
 
 To add one: write a module with a class that satisfies `Family`, give its networks a type of
 their own (or a signature its `claims` recognises), and add it to `FAMILIES`. The conformance
@@ -149,6 +151,7 @@ FAMILIES: dict[str, str] = {
     "feed-forward": "net2code.families.feedforward:FeedForward",
     "recurrent": "net2code.families.recurrent:Recurrent",
     "iterated": "net2code.families.iterated:Iterated",
+    "bilinear": "net2code.families.bilinear:Bilinear",
 }
 
 

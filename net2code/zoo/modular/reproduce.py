@@ -21,7 +21,7 @@ COLUMNS = (
     "distance_irrelevance", "gradient_symmetricity", "circularity", "key_energy",
     "key_frequencies",
     "fve_clock", "fve_pizza", "per_circle_fve", "faithful_agreement", "addition_agreement",
-    "note",
+    "note", "reasons",
 )  # fmt: skip
 
 
@@ -97,6 +97,7 @@ def analyse_checkpoint(path: Path, root: Path) -> dict[str, Any]:
             ),
             "addition_agreement": round(addition, 4),
             "note": "" if addition == 1.0 else "imperfect network: analysed anyway",
+            "reasons": "; ".join(mechanism.reasons),
         }
     )
     return row

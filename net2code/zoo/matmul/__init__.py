@@ -1,0 +1,1 @@
+"""Matrix multiplication as a bilinear network: training, exact extraction, emission."""
