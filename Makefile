@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-thinking bench-sequences bench-pizza lint format clean
+.PHONY: demo test bench bench-thinking bench-sequences bench-pizza bench-matmul lint format clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ bench-sequences: $(STAMP)
 
 bench-pizza: $(STAMP)
 	$(BIN)/python benchmarks/pizza_seeds.py --out docs/modular
+
+bench-matmul: $(STAMP)
+	$(BIN)/python benchmarks/matmul_bench.py --out docs/matmul
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -177,3 +177,47 @@ def is_factor_file(path: Path) -> bool:
     except Exception:
         return False
     return keys == {"u", "v", "w"}
+
+
+def identify(
+    matrices: dict[str, np.ndarray],
+    run: Any,
+    widths: tuple[int, int],
+    source: str,
+    description: str,
+    batch: int = 16,
+) -> BilinearNetwork:
+    """The factors of a graph with two inputs (vec A, vec B), found by behaviour: every way of
+    reading three of its 2-D weights as U, V, W (in either orientation) is run against the
+    graph on random inputs, and the one that reproduces it is kept. One line otherwise."""
+    import itertools
+
+    n_a, n_b = widths
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((batch, n_a)), rng.standard_normal((batch, n_b))
+    try:
+        target = np.asarray(run(a, b), dtype=np.float64).reshape(batch, -1)
+    except Exception as exc:  # the graph's own error, in one line
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise CheckpointError(
+            f"{source}: running the graph on (vec A, vec B) failed: {first}"
+        ) from None
+    n_c = target.shape[1]
+    candidates = [m.astype(np.float64) for m in matrices.values() if m.ndim == 2]
+    scale = 1 + np.abs(target).max()
+    for trio in itertools.permutations(candidates, 3):
+        for flips in itertools.product((False, True), repeat=3):
+            u, v, w = (x.T if flip else x for x, flip in zip(trio, flips, strict=True))
+            if u.shape[1] != n_a or v.shape[1] != n_b or w.shape[0] != n_c:
+                continue
+            if not (u.shape[0] == v.shape[0] == w.shape[1]):
+                continue
+            predicted = ((a @ u.T) * (b @ v.T)) @ w.T
+            if np.abs(predicted - target).max() <= 1e-4 * scale:
+                shape = shape_from_factors(u, v, w)
+                return from_factors(u, v, w, shape, source=source, description=description)
+    raise CheckpointError(
+        f"{source}: a graph with two inputs (widths {n_a}, {n_b}) and output width {n_c}, but no "
+        f"three of its {len(candidates)} weight matrices reproduce it as c = W((U a) * (V b)): "
+        "not a bilinear network"
+    )

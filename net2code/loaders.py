@@ -234,6 +234,8 @@ def _onnx_network(path: Path, model: Any, session: Any) -> Network:
     import onnx
 
     inputs, outputs = session.get_inputs(), session.get_outputs()
+    if len(inputs) == 2:  # (vec A, vec B): a bilinear network, if its weights say so
+        return _onnx_bilinear(path, model, session)
     if len(inputs) != 1:
         raise CheckpointError(f"{path} has {len(inputs)} graph inputs; net2code needs exactly 1")
     graph_input = inputs[0]
@@ -278,6 +280,34 @@ def _onnx_network(path: Path, model: Any, session: Any) -> Network:
         layers=None if is_int else layers_from_ops(_onnx_ops(model, weights)),
         n_parameters=n_params,
     )
+
+
+def _onnx_bilinear(path: Path, model: Any, session: Any) -> Network:
+    import onnx
+
+    from .bilinear import identify
+
+    first, second = session.get_inputs()
+    widths = []
+    for graph_input in (first, second):
+        shape = graph_input.shape
+        if len(shape) != 2 or not isinstance(shape[1], int) or "float" not in graph_input.type:
+            raise CheckpointError(
+                f"{path}: two inputs, but {graph_input.name!r} has shape {shape} and type "
+                f"{graph_input.type}; a bilinear network takes float (batch, n*m) and (batch, m*p)"
+            )
+        widths.append(int(shape[1]))
+    dtype = np.float64 if "double" in first.type else np.float32
+
+    def run(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        feed = {first.name: a.astype(dtype), second.name: b.astype(dtype)}
+        return np.asarray(session.run(None, feed)[0])
+
+    weights = {init.name: onnx.numpy_helper.to_array(init) for init in model.graph.initializer}
+    return identify(
+        weights, run, (widths[0], widths[1]), str(path),
+        f"bilinear ONNX graph ({len(model.graph.node)} nodes)",
+    )  # fmt: skip
 
 
 def _fixed_batch(
@@ -450,6 +480,38 @@ def _load_pt2(path: Path) -> Network:
         ) from None
 
 
+def _pt2_bilinear(path: Path, program: Any, placeholders: list[Any]) -> Network:
+    import torch
+
+    from .bilinear import identify
+
+    values = [node.meta.get("val") for node in placeholders]
+    if any(v is None or v.dim() != 2 or not isinstance(v.shape[1], int) for v in values):
+        shapes = [None if v is None else tuple(v.shape) for v in values]
+        raise CheckpointError(
+            f"{path}: two inputs of shapes {shapes}; a bilinear network takes (batch, n*m) and "
+            "(batch, m*p)"
+        )
+    module = program.module()
+    dtype = values[0].dtype
+
+    def run(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            out = module(torch.as_tensor(a, dtype=dtype), torch.as_tensor(b, dtype=dtype))
+        return out.double().numpy()
+
+    weights = {
+        name: tensor.detach().double().numpy()
+        for name, tensor in [*program.state_dict.items(), *program.constants.items()]
+        if isinstance(tensor, torch.Tensor)
+    }
+    batch = values[0].shape[0]  # a traced program may be specialised to its batch size
+    return identify(
+        weights, run, (int(values[0].shape[1]), int(values[1].shape[1])), str(path),
+        "bilinear torch.export program", batch=batch if isinstance(batch, int) else 16,
+    )  # fmt: skip
+
+
 def _pt2_network(path: Path, program: Any) -> Network:
     """The network behind a loaded torch.export program, after its signature is checked."""
     import torch
@@ -460,6 +522,8 @@ def _pt2_network(path: Path, program: Any) -> Network:
         for node in program.graph.nodes
         if node.op == "placeholder" and node.name in program.graph_signature.user_inputs
     ]
+    if len(placeholders) == 2:  # (vec A, vec B): a bilinear network, if its weights say so
+        return _pt2_bilinear(path, program, placeholders)
     if len(placeholders) != 1:
         raise CheckpointError(f"{path} takes {len(placeholders)} inputs; net2code needs exactly 1")
     value = placeholders[0].meta.get("val")

@@ -115,3 +115,57 @@ def test_a_users_factors_that_are_not_exact_are_reported_not_verified(
         cli("extract", str(tmp_path / "bad.safetensors"), "-o", str(tmp_path / "o")),
         "fit no n x m by m x p product",
     )
+
+
+class _TwoInputs:
+    """A torch module with Strassen's factors, or with a ReLU that breaks bilinearity."""
+
+    @staticmethod
+    def build(broken: bool):  # type: ignore[no-untyped-def]
+        import torch
+
+        from net2code.zoo.matmul.model import BilinearConfig, BilinearModule
+
+        class Module(BilinearModule):
+            def forward(self, a, b):  # type: ignore[no-untyped-def]
+                out = super().forward(a, b)
+                return torch.relu(out) if broken else out
+
+        module = Module(BilinearConfig(shape=(2, 2, 2), rank=7)).float()
+        u, v, w = strassen().arrays()
+        with torch.no_grad():
+            for name, value in zip("UVW", (u, v, w), strict=True):
+                getattr(module, name).copy_(torch.tensor(value))
+        return module
+
+
+@pytest.mark.parametrize("form", ["onnx", "pt2"])
+def test_a_users_bilinear_graph_is_read_by_its_behaviour(
+    form: str, tmp_path: Path, cli, one_line_error
+) -> None:
+    import warnings
+
+    import torch
+
+    a, b = torch.randn(3, 4), torch.randn(3, 4)
+    paths = {}
+    for broken in (False, True):
+        module = _TwoInputs.build(broken)
+        path = tmp_path / f"{'relu' if broken else 'mm'}.{form}"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if form == "onnx":
+                axes = {"a": {0: "n"}, "b": {0: "n"}}
+                torch.onnx.export(
+                    module, (a, b), path, input_names=["a", "b"], dynamic_axes=axes, dynamo=False
+                )
+            else:
+                torch.export.save(torch.export.export(module, (a, b)), path)
+        paths[broken] = path
+    network = net2code.load(paths[False])
+    assert network.shape == (2, 2, 2) and network.rank == 7
+    extraction = net2code.extract(network, figures=False)
+    assert extraction.verified and extraction.program.summary.startswith("rank-7 scheme")
+    one_line_error(
+        cli("extract", str(paths[True]), "-o", str(tmp_path / "o")), "not a bilinear network"
+    )
