@@ -4,8 +4,12 @@ discretisation pressure, and rounding them into exact schemes.
 One seed trains `restarts` networks at once, as one batched model with a leading "network"
 dimension. Each network: Adam on the squared error of random products (`plain_steps`), then
 the same plus an annealed penalty pulling every coefficient to the nearest of {-1, 0, 1}
-(`snap_steps`, its weight rising geometrically from `penalty_start` to `penalty_end`). Every
-network is then rounded and repaired (`scheme.round_scheme`); the first exact scheme wins.
+(`snap_steps`, its weight rising geometrically from `penalty_start` to `penalty_end`) and a
+small L1 weight (`sparsity`): the exact real solutions form continuous families, and the
+sparse members of a family are the integral ones. Every network is then rounded and repaired
+(`scheme.round_scheme`); the first exact scheme wins. Measured on 2x3x3 at ranks 15 and 18:
+with the old schedule (1,500 + 2,500 steps, penalty 1e-3 to 3, no L1) no seed of 4 was exact
+even at the naive rank; with this one 2 of 3 seeds reach rank 15.
 Seeds run in parallel through joblib, so the same code runs on Dask or Ray.
 """
 
@@ -27,13 +31,14 @@ class MatmulConfig:
     rank: int = 7
     seed: int = 0
     restarts: int = 32  # networks trained at once per seed
-    plain_steps: int = 1500
-    snap_steps: int = 2500
+    plain_steps: int = 2000
+    snap_steps: int = 6000
     batch: int = 256  # random (A, B) pairs per step
     lr: float = 0.02
-    penalty_start: float = 1e-3
-    penalty_end: float = 3.0
+    penalty_start: float = 1e-4
+    penalty_end: float = 1.0
     init_scale: float = 0.5
+    sparsity: float = 1e-3  # an L1 weight during the snap phase: sparse schemes are integral
     max_seconds: float = 60.0
 
     def __post_init__(self) -> None:
@@ -116,6 +121,8 @@ def train_seed(config: MatmulConfig, progress: bool = False) -> SeedResult:
             for x in (u, v, w):
                 snapped = x.detach().round().clamp(-1, 1)
                 loss = loss + weight * ((x - snapped) ** 2).sum()
+                if config.sparsity:
+                    loss = loss + config.sparsity * x.abs().sum()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
