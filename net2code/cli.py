@@ -456,6 +456,10 @@ def train_matmul(
         str | None, typer.Option(help="Several seeds in parallel, e.g. 0..9; the best is kept.")
     ] = None,
     restarts: Annotated[int, typer.Option(help="Networks trained at once per seed.")] = 32,
+    plain_steps: Annotated[int, typer.Option(help="Adam steps before the penalty.")] = 2000,
+    snap_steps: Annotated[
+        int, typer.Option(help="Steps with the {-1, 0, 1} penalty and the L1 weight.")
+    ] = 6000,
     max_seconds: Annotated[float, typer.Option(help="Time cap per seed.")] = 60.0,
     jobs: Annotated[int, typer.Option(help="Parallel seeds (-1: every core).")] = -1,
     no_progress: NoProgress = False,
@@ -471,7 +475,13 @@ def train_matmul(
     except ValueError as exc:
         raise Net2CodeError(f"--shape: {exc}") from None
     config = MatmulConfig(
-        shape=sides, rank=rank, seed=seed, restarts=restarts, max_seconds=max_seconds
+        shape=sides,
+        rank=rank,
+        seed=seed,
+        restarts=restarts,
+        plain_steps=plain_steps,
+        snap_steps=snap_steps,
+        max_seconds=max_seconds,
     )
     start = time.perf_counter()
     if seeds is None:
