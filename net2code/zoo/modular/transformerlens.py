@@ -433,13 +433,7 @@ def to_transformerlens(
             for x in "QKV":
                 tl[f"{b}attn.b_{x}"] = state[f"{b}attn.W_{x}.bias"].reshape(heads, d_head).clone()
             tl[f"{b}attn.b_O"] = state[f"{b}attn.W_O.bias"].clone()
-        if c.layer_norm:
-            for ln in ("ln1", "ln2"):
-                tl[f"{b}{ln}.w"] = state[f"{b}{ln}.weight"].clone()
-                tl[f"{b}{ln}.b"] = state[f"{b}{ln}.bias"].clone()
-    if c.layer_norm:
-        tl["ln_final.w"] = state["ln_final.weight"].clone()
-        tl["ln_final.b"] = state["ln_final.bias"].clone()
+    tl.update(_layer_norms(state, c))
     if c.has_unembed_bias:
         tl["unembed.b_U"] = state["unembed.bias"].clone()
     tl["unembed.W_U"] = state["unembed.weight"].T.contiguous()  # (d_model, d_vocab_out)
@@ -461,6 +455,18 @@ def to_transformerlens(
     if c.layer_norm:
         config["normalization_type"] = "LN"
     return tl, config
+
+
+def _layer_norms(state: dict[str, torch.Tensor], c: ModelConfig) -> dict[str, torch.Tensor]:
+    """The LayerNorm weights under TransformerLens names (the same in both layouts)."""
+    if not c.layer_norm:
+        return {}
+    names = [f"blocks.{i}.{ln}" for i in range(c.n_layers) for ln in ("ln1", "ln2")]
+    out = {}
+    for name in [*names, "ln_final"]:
+        out[f"{name}.w"] = state[f"{name}.weight"].clone()
+        out[f"{name}.b"] = state[f"{name}.bias"].clone()
+    return out
 
 
 def _to_hooked(module: Transformer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -491,13 +497,7 @@ def _to_hooked(module: Transformer) -> tuple[dict[str, torch.Tensor], dict[str, 
         tl[f"{b}mlp.b_in"] = state[f"{b}mlp_in.bias"].clone()
         tl[f"{b}mlp.W_out"] = state[f"{b}mlp_out.weight"].T.contiguous()  # (d_mlp, d_model)
         tl[f"{b}mlp.b_out"] = state[f"{b}mlp_out.bias"].clone()
-        if c.layer_norm:
-            for ln in ("ln1", "ln2"):
-                tl[f"{b}{ln}.w"] = state[f"{b}{ln}.weight"].clone()
-                tl[f"{b}{ln}.b"] = state[f"{b}{ln}.bias"].clone()
-    if c.layer_norm:
-        tl["ln_final.w"] = state["ln_final.weight"].clone()
-        tl["ln_final.b"] = state["ln_final.bias"].clone()
+    tl.update(_layer_norms(state, c))
     names = {"relu": "relu", "gelu": "gelu", "tanh": "tanh", "gelu_tanh": "gelu_new"}
     config = {
         "n_layers": c.n_layers,
