@@ -55,7 +55,8 @@ def test_training_finds_strassens_rank_and_the_proof_holds(seed: int) -> None:
 def test_train_extract_prove_and_emit(tmp_path: Path, cli, one_line_error) -> None:
     run = tmp_path / "mm222"
     proc = cli("train", "matmul", "--shape", "2,2,2", "--rank", "7", "--seeds", "0..1",
-               "--restarts", "16", "--jobs", "2", "-o", str(run))  # fmt: skip
+               "--restarts", "16", "--plain-steps", "1000", "--snap-steps", "1500",
+               "--jobs", "2", "-o", str(run))  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     config = json.loads((run / "config.json").read_text())
     assert [s["seed"] for s in config["training"]["seeds"]] == [0, 1]
