@@ -93,6 +93,12 @@ class Check:
         """The check in words, with its figure."""
         reference = "the network" if self.against == "network" else "the ground truth"
         beyond = "" if self.within_domain else ", beyond the domain"
+        if "rms_error" in self.details:  # real outputs: the error first, then the agreement
+            return (
+                f"max |N - P| {self.details['max_abs_error']:.4g}, RMS "
+                f"{self.details['rms_error']:.3g}; {self.n_agree:,}/{self.n:,} {self.unit} within "
+                f"float tolerance of {reference}: {self.description} ({self.scope}{beyond})"
+            )
         return (
             f"{self.n_agree:,}/{self.n:,} {self.unit} agree with {reference} "
             f"({percent(self.n_agree, self.n)}): {self.description} ({self.scope}{beyond})"
@@ -238,3 +244,83 @@ def compare_scalar(
         else:
             agreeing += int(value == expected)
     return len(index), agreeing, len(index) == n
+
+
+# ---------------------------------------------------------------------- real outputs
+def error_figures(values: np.ndarray, reference: np.ndarray) -> dict[str, Any]:
+    """max and RMS |program - network| on real outputs, and the network's output range."""
+    difference = np.abs(values.astype(np.float64) - reference.astype(np.float64))
+    worst = int(np.argmax(difference)) if len(difference) else 0
+    return {
+        "max_abs_error": float(difference.max()) if len(difference) else 0.0,
+        "rms_error": float(np.sqrt(np.mean(difference**2))) if len(difference) else 0.0,
+        "worst_index": worst,
+        "output_range": [float(reference.min()), float(reference.max())],
+    }
+
+
+def _share(error: float, output_range: Sequence[float]) -> str:
+    spread = output_range[1] - output_range[0]
+    return f"{100 * error / spread:.2f}% of the output range" if spread > 0 else "a constant output"
+
+
+def error_summary(checks: Sequence[Check]) -> dict[str, Any] | None:
+    """How far the program is from the network on real outputs, for result.json's `error`:
+    the proved max |N - P| over the whole box where a check proved one, else the sampled max
+    and RMS with their count. None when the outputs are not real."""
+    proved = next((c for c in checks if c.scope == "proved" and "max_abs_error" in c.details), None)
+    sampled = next(
+        (
+            c
+            for c in checks
+            if c.scope == "sampled" and c.against == "network" and "rms_error" in c.details
+        ),
+        None,
+    )
+    if proved is None and sampled is None:
+        return None
+    base = sampled.details if sampled is not None else proved.details  # type: ignore[union-attr]
+    output_range = base["output_range"]
+    out: dict[str, Any] = {"output_range": output_range}
+    if sampled is not None:
+        out.update(
+            sampled_max_abs_error=sampled.details["max_abs_error"],
+            rms_error=sampled.details["rms_error"],
+            samples=sampled.n,
+        )
+    if proved is not None:
+        error = float(proved.details["max_abs_error"])
+        out.update(kind="proved", max_abs_error=error, where=proved.details.get("where"))
+        if error == 0.0:
+            out["statement"] = (
+                "equal to the network on every activation region of the box (proved); "
+                + (
+                    f"sampled max |N - P| {out['sampled_max_abs_error']:.3g} is float rounding"
+                    if sampled is not None
+                    else "float rounding aside"
+                )
+            )
+            out["short"] = "exact on every region (proved)"
+        else:
+            out["statement"] = (
+                f"proved within {error:.4g} ({_share(error, output_range)}) over the whole box"
+                + (
+                    f"; sampled RMS {out['rms_error']:.3g} on {out['samples']:,} points"
+                    if sampled is not None
+                    else ""
+                )
+            )
+            out["short"] = f"proved within {error:.4g} ({_share(error, output_range)})"
+    else:
+        assert sampled is not None
+        error = float(sampled.details["max_abs_error"])
+        out.update(kind="sampled", max_abs_error=error)
+        out["statement"] = (
+            f"sampled: max |N - P| {error:.4g} ({_share(error, output_range)}), RMS "
+            f"{out['rms_error']:.3g}, on {sampled.n:,} random points (not a bound)"
+        )
+        out["short"] = (
+            f"sampled max |N - P| {error:.4g} ({_share(error, output_range)}) on "
+            f"{sampled.n:,} points"
+        )
+    return out

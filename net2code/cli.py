@@ -141,7 +141,12 @@ def extract(
     ] = None,
     count: Annotated[int | None, typer.Option(help="Iterated: problems per size.")] = None,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Exit 1 when the program is not verified.")
+        bool,
+        typer.Option("--strict", help="Exit 1 when the program is not verified, or there is none."),
+    ] = False,
+    allow_large: Annotated[
+        bool,
+        typer.Option("--allow-large", help="Write emitted programs over 100 KB too."),
     ] = False,
     output: MaybeOutput = None,
     timeout: Timeout = 120.0,
@@ -173,9 +178,12 @@ def extract(
         count=count,
         seed=seed,
         progress=not no_progress,
+        allow_large=allow_large,
     )
     folder = extraction.save(_out_dir(path, output))
     typer.echo(extraction.summary_line())
+    for note in extraction.notes:
+        typer.echo(note, err=True)
     for analysis in extraction.analyses.values():
         typer.echo(f"  {analysis.summary()}")
     written = sorted(p.name for p in folder.iterdir() if p.name in _written(extraction))

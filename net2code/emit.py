@@ -19,7 +19,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from .program import Code, Expr, ExpressionProgram, Program, to_ast
+from .program import Code, Expr, ExpressionProgram, Program, to_ast, uses_math
 
 PROGRAM_FILE = "program.py"
 NUMPY_FILE = "program_numpy.py"
@@ -145,15 +145,16 @@ def _module_body(tables: list[str], func: ast.FunctionDef) -> str:
 
 
 def expression_python(program: ExpressionProgram) -> Code:
-    """`def program(a, b)`: one input at a time, no imports."""
-    kind = "float" if _uses_floats(program.expr) else "int"
+    """`def program(a, b)`: one input at a time; imports `math` only for its functions."""
+    kind = "float" if program.real or _uses_floats(program.expr) else "int"
     func = _function(program, kind, _statements(program.expr), "Compute the program.")
-    return Code((), _module_body(_table_lines(program, numpy=False), func))
+    imports = ("import math",) if uses_math(program.expr) else ()
+    return Code(imports, _module_body(_table_lines(program, numpy=False), func))
 
 
 def expression_numpy(program: ExpressionProgram) -> Code:
     """The same tree elementwise on arrays."""
-    dtype = "np.float64" if _uses_floats(program.expr) else "np.int64"
+    dtype = "np.float64" if program.real or _uses_floats(program.expr) else "np.int64"
     body: list[ast.stmt] = [
         ast.parse(f"{name} = np.asarray({name}, dtype={dtype})").body[0] for name in program.inputs
     ]

@@ -19,7 +19,7 @@ from typing import Any
 
 from . import __version__
 from ._util import Timer, atomic_write_json, provenance, staged_dir
-from .checks import Check, headline, is_verified, percent, verified_by
+from .checks import Check, error_summary, headline, is_verified, percent, verified_by
 from .emit import NUMPY_FILE, PROGRAM_FILE, emit
 from .errors import ConfigError
 from .families import Family, Options, detect, refuse_unused
@@ -29,6 +29,8 @@ from .strategies.base import Candidate, Strategy
 
 RESULT_FILE = "result.json"
 SCHEMA_VERSION = 1
+MAX_PROGRAM_BYTES = 100_000  # emitted files over this are withheld unless allow_large
+EXACT_FILES = {PROGRAM_FILE: "program_exact.py", NUMPY_FILE: "program_exact_numpy.py"}
 
 
 @dataclass(repr=False)
@@ -46,6 +48,8 @@ class Extraction:
     tried: list[dict[str, Any]] = field(default_factory=list)
     analyses: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    fallback_checks: list[Check] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # withheld files, why there is no program
 
     @property
     def program(self) -> Any:
@@ -126,13 +130,35 @@ class Extraction:
             "verified": self.verified,
             "verified_by": self.verified_by,
             "agreement": check.agreement if check else 0.0,
+            "error": error_summary(self.checks),
             "checks": [c.to_dict() for c in self.checks],
+            "fallback": self._fallback_dict(),
+            "notes": self.notes,
             "search": {"strategies_tried": self.tried, "stats": _jsonable(self.candidate.stats)},
             "options": self.options.to_dict(),
             "timings": self.timings,
             "provenance": provenance(self.options.seed),
             self.family.name: _jsonable(self.section),
             "analyses": {name: a.to_dict() for name, a in self.analyses.items()},
+        }
+
+    def _fallback_dict(self) -> dict[str, Any] | None:
+        fallback = self.candidate.fallback
+        if fallback is None or fallback.program is None:
+            return None
+        file = EXACT_FILES[PROGRAM_FILE]
+        return {
+            "strategy": fallback.strategy,
+            "file": file if file in self.files else None,
+            "numpy_file": EXACT_FILES[NUMPY_FILE]
+            if EXACT_FILES[NUMPY_FILE] in self.files
+            else None,
+            "size": fallback.program.size,
+            "size_unit": fallback.program.size_unit,
+            "leaves": fallback.stats.get("leaves"),
+            "verified": is_verified(self.fallback_checks),
+            "verified_by": verified_by(self.fallback_checks),
+            "checks": [c.to_dict() for c in self.fallback_checks],
         }
 
     def save(self, folder: Path | str) -> Path:
@@ -166,20 +192,35 @@ class Extraction:
 
 
 def summary_line(result: dict[str, Any]) -> str:
-    """One line: the program, verified or not with the figure behind it, the strategy."""
+    """One line: the program, verified or not with the figure behind it (on real outputs the
+    proved or sampled error bound), the strategy, and the exact fallback if one was kept."""
     summary = result["program"]["summary"] or "(no program)"
     if len(summary) > 120:
         summary = summary[:117] + "..."
     checks = [Check.from_dict(c) for c in result["checks"]]
     check = headline(checks)
     status = "verified" if result["verified"] else "NOT verified"
-    figure = (
-        f"{check.n_agree:,}/{check.n:,} {check.unit} agree ({percent(check.n_agree, check.n)}, "
-        f"{check.scope})"
-        if check
-        else "no check ran"
-    )
-    return f"{summary}  [{status}: {figure}, strategy {result['strategy']}]"
+    error = result.get("error")
+    if error and not result["verified"] and result["program"]["summary"]:
+        figure = error["short"]
+    elif check:
+        figure = (
+            f"{check.n_agree:,}/{check.n:,} {check.unit} agree "
+            f"({percent(check.n_agree, check.n)}, {check.scope})"
+        )
+    else:
+        figure = "no check ran"
+    line = f"{summary}  [{status}: {figure}, strategy {result['strategy']}]"
+    fallback = result.get("fallback")
+    if fallback:
+        where = f"in {fallback['file']}" if fallback["file"] else "withheld, over the size cap"
+        state = "verified" if fallback["verified"] else "NOT verified"
+        leaves = f"{fallback['leaves']:,} leaves, " if fallback.get("leaves") else ""
+        line += (
+            f"; exact {fallback['strategy']} ({leaves}{fallback['size']:,} "
+            f"{fallback['size_unit']}) {where}, {state}"
+        )
+    return line
 
 
 def header_lines(
@@ -195,8 +236,16 @@ def header_lines(
         f"{network.description}{where}.",
         f"Strategy: {candidate.strategy}. Domain: {domain.spec()}.",
     ]
+    error = error_summary(checks)
     if is_verified(checks):
         lines.append("Verified: " + "; ".join(c.sentence() for c in checks if c.defining) + ".")
+    elif error is not None and program is not None and error["kind"] == "proved":
+        lines.append(
+            f"Error: {error['statement']}. NOT VERIFIED: that needs agreement within float "
+            "tolerance" + ("; program_exact.py is exact." if candidate.fallback else ".")
+        )
+    elif error is not None and program is not None:
+        lines.append(f"Error: {error['statement']}. NOT VERIFIED: sampling proves nothing.")
     else:
         check = headline(checks)
         reason = check.sentence() if check else "no check ran"
@@ -259,14 +308,21 @@ def search(
                 "seconds": round(time.perf_counter() - start, 3),
             }
         )
+        if candidate.program is None and candidate.stats.get("reason"):
+            tried[-1]["reason"] = candidate.stats["reason"]
         found.append((candidate, score))
-        if candidate.exact and score == 1.0:
+        if (candidate.exact and score == 1.0) or candidate.accept:
             break
     if not found:
         reasons = "; ".join(f"{t['strategy']}: {t['skipped']}" for t in tried)
         raise ConfigError(f"no strategy applies to this network and domain ({reasons})")
     best, _ = max(
-        found, key=lambda cs: (cs[0].exact and cs[1] == 1.0, cs[1], cs[0].program is not None)
+        found,
+        key=lambda cs: (
+            cs[0].accept or (cs[0].exact and cs[1] == 1.0),
+            cs[1],
+            cs[0].program is not None,
+        ),
     )
     return best, tried
 
@@ -284,13 +340,15 @@ def extract(
     progress: bool = False,
     analyses: bool = True,
     figures: bool = True,
+    allow_large: bool = False,
 ) -> Extraction:
     """Extract the smallest program that reproduces `network` on its domain, and check it.
 
     The extractor sees only the network and its domain, never the task or the labels. When no
     strategy finds an exact program the best-matching candidate is returned, and `verified` is
     False. `domain` is for feed-forward networks, `truth` for recurrent ones, `sizes` and
-    `count` for iterated ones; a family refuses the options it does not use.
+    `count` for iterated ones; a family refuses the options it does not use. Emitted files
+    over 100 KB are withheld (with a note) unless `allow_large`.
     """
     timer = Timer()
     if timeout <= 0:
@@ -319,15 +377,36 @@ def extract(
     with timer("emit"):
         draft = emit(candidate.program, []) if candidate.program is not None else {}
     with timer("check"):
-        evidence = {
-            "proof": candidate.proof,
-            "regions": candidate.stats.get("activation_regions"),
-            "scheme": candidate.stats.get("scheme"),
-        }
-        checks = family.checks(network, dom, draft, options, evidence=evidence, progress=progress)
-    files = {}
+        checks = family.checks(
+            network, dom, draft, options, evidence=_evidence(candidate), progress=progress
+        )
+    files: dict[str, str] = {}
+    notes: list[str] = []
     if candidate.program is not None:
         files = emit(candidate.program, header_lines(network, family, dom, candidate, checks))
+    else:
+        notes.append(no_program_line(tried))
+    fallback_checks: list[Check] = []
+    fallback = candidate.fallback
+    if fallback is not None and fallback.program is not None:
+        with timer("check"):
+            fallback_draft = emit(fallback.program, [])
+            fallback_checks = family.checks(
+                network, dom, fallback_draft, options, evidence=_evidence(fallback)
+            )
+        exact = emit(
+            fallback.program, header_lines(network, family, dom, fallback, fallback_checks)
+        )
+        files.update({EXACT_FILES[name]: source for name, source in exact.items()})
+    if not allow_large:
+        for name, source in list(files.items()):
+            if len(source.encode("utf-8")) > MAX_PROGRAM_BYTES:
+                del files[name]
+                notes.append(
+                    f"{name} withheld: {_kilobytes(source)} is over the "
+                    f"{MAX_PROGRAM_BYTES // 1000} KB cap on emitted programs "
+                    "(--allow-large writes it)"
+                )
     with timer("section"):
         section = family.section(network, observation, candidate, options)
     results: dict[str, Any] = {}
@@ -354,7 +433,38 @@ def extract(
         tried=tried,
         analyses=results,
         timings=timer.timings,
+        fallback_checks=fallback_checks,
+        notes=notes,
     )
+
+
+def _evidence(candidate: Candidate) -> dict[str, Any]:
+    """What a strategy found that the family's checks use: a proof, a bound, a scheme."""
+    return {
+        "proof": candidate.proof,
+        "regions": candidate.stats.get("activation_regions"),
+        "scheme": candidate.stats.get("scheme"),
+        "bound": candidate.stats.get("error"),
+    }
+
+
+def _kilobytes(source: str) -> str:
+    size = len(source.encode("utf-8"))
+    return f"{size / 1e6:.1f} MB" if size >= 1_000_000 else f"{size / 1000:.0f} KB"
+
+
+def no_program_line(tried: list[dict[str, Any]]) -> str:
+    """Why no strategy produced a program, in one line: each strategy's reason."""
+    reasons = []
+    for item in tried:
+        why = (
+            item.get("skipped")
+            or item.get("reason")
+            or ("nothing found" if not item.get("found") else None)
+        )
+        if why:
+            reasons.append(f"{item['strategy']}: {why}")
+    return "no program: " + ("; ".join(reasons) or "no strategy found one")
 
 
 def extract_path(path: Path | str, domain: Any = None, **kwargs: Any) -> Extraction:

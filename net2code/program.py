@@ -13,9 +13,11 @@ kind              attribute                   children
 ================  ==========================  ==========================================
 ``var``           input name                  none
 ``const``         int or float                none
-``bin``           + - * // % ** < <= > >= ==  left, right
-                  ^ (xor)
-``call``          abs, min, max               arguments
+``bin``           + - * / // % ** < <= > >=   left, right
+                  == ^ (xor)
+``call``          abs, min, max; sqrt, exp,   arguments
+                  log, sin, cos, tanh
+                  (math / numpy)
 ``and``, ``or``   None                        operands
 ``not``           None                        operand
 ``if``            None                        condition, value if true, value if false
@@ -28,6 +30,7 @@ Rendering goes through `ast`, so precedence and parentheses are always right.
 from __future__ import annotations
 
 import ast
+import math
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -84,6 +87,7 @@ ARITHMETIC: dict[str, type[ast.operator]] = {
     "+": ast.Add,
     "-": ast.Sub,
     "*": ast.Mult,
+    "/": ast.Div,
     "//": ast.FloorDiv,
     "%": ast.Mod,
     "**": ast.Pow,
@@ -97,6 +101,7 @@ COMPARE_OPS: dict[str, type[ast.cmpop]] = {
     "==": ast.Eq,
 }
 BOOLEAN_KINDS = ("and", "or", "not")
+MATH_FUNCTIONS = ("sqrt", "exp", "log", "sin", "cos", "tanh")  # math.* in Python, np.* in NumPy
 
 
 def var(name: str) -> Expr:
@@ -219,6 +224,9 @@ def _to_ast(expr: Expr, numpy: bool) -> ast.expr:
     if kind == "var":
         return _name(attr)
     if kind == "const":
+        if isinstance(attr, float) and abs(attr) == math.pi:
+            pi = _np("pi") if numpy else ast.Attribute(_name("math"), "pi", ast.Load())
+            return ast.UnaryOp(op=ast.USub(), operand=pi) if attr < 0 else pi
         if attr < 0:
             return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-attr))
         return ast.Constant(value=attr)
@@ -230,6 +238,9 @@ def _to_ast(expr: Expr, numpy: bool) -> ast.expr:
         return ast.BinOp(left=left, op=ARITHMETIC[attr](), right=right)
     if kind == "call":
         args = [to_ast(k, numpy=numpy) for k in kids]
+        if attr in MATH_FUNCTIONS:
+            module = _name("np" if numpy else "math")
+            return _call(ast.Attribute(value=module, attr=attr, ctx=ast.Load()), *args)
         if numpy:
             return _call(_np({"abs": "abs", "max": "maximum", "min": "minimum"}[attr]), *args)
         return _call(_name(attr), *args)
@@ -262,6 +273,50 @@ def to_source(expr: Expr) -> str:
     return ast.unparse(to_ast(expr))
 
 
+def uses_math(expr: Expr) -> bool:
+    """Does the plain-Python rendering need `import math` (a math function, or pi)?"""
+    if expr[0] == "const":
+        return isinstance(expr[1], float) and abs(expr[1]) == math.pi
+    if expr[0] == "call" and expr[1] in MATH_FUNCTIONS:
+        return True
+    return any(uses_math(child) for child in children(expr))
+
+
+def to_sympy(expr: Expr) -> Any:
+    """The expression as a sympy expression (float constants as the rationals they print as,
+    pi as pi), for equivalence checks, simplification and LaTeX."""
+    import sympy
+
+    kind, attr = expr[0], expr[1]
+    if kind == "var":
+        return sympy.Symbol(attr, real=True)
+    if kind == "const":
+        if isinstance(attr, float) and abs(attr) == math.pi:
+            return sympy.pi if attr > 0 else -sympy.pi
+        return (
+            sympy.nsimplify(attr, rational=True) if isinstance(attr, float) else sympy.Integer(attr)
+        )
+    args = [to_sympy(child) for child in children(expr)]
+    if kind == "bin":
+        left, right = args
+        ops = {
+            "+": lambda: left + right,
+            "-": lambda: left - right,
+            "*": lambda: left * right,
+            "/": lambda: left / right,
+            "**": lambda: left**right,
+        }
+        if attr not in ops:
+            raise ValueError(f"operator {attr!r} has no sympy form here")
+        return ops[attr]()
+    if kind == "call":
+        functions = {"abs": sympy.Abs, "max": sympy.Max, "min": sympy.Min, "sqrt": sympy.sqrt,
+                     "exp": sympy.exp, "log": sympy.log, "sin": sympy.sin, "cos": sympy.cos,
+                     "tanh": sympy.tanh}  # fmt: skip
+        return functions[attr](*args)
+    raise ValueError(f"expression node {kind!r} has no sympy form here")
+
+
 # ---------------------------------------------------------------------- evaluation
 def evaluate(expr: Expr, env: dict[str, Any], tables: dict[str, np.ndarray] | None = None) -> Any:
     """Evaluate on arrays with Python's semantics (floor division, sign of divisor for %).
@@ -280,6 +335,8 @@ def evaluate(expr: Expr, env: dict[str, Any], tables: dict[str, np.ndarray] | No
     if kind == "call":
         if attr == "abs":
             return np.abs(args[0])
+        if attr in MATH_FUNCTIONS:
+            return getattr(np, attr)(args[0])
         reducer = np.maximum if attr == "max" else np.minimum
         out = args[0]
         for arg in args[1:]:
@@ -310,6 +367,7 @@ def apply_binary(op: str, left: Any, right: Any) -> Any:
         "+": np.add,
         "-": np.subtract,
         "*": np.multiply,
+        "/": np.true_divide,
         "//": np.floor_divide,
         "%": np.mod,
         "**": np.power,
@@ -346,6 +404,7 @@ class ExpressionProgram:
     inputs: tuple[str, ...]
     tables: tuple[tuple[str, tuple[int, ...]], ...] = ()
     kind: str = "expression"
+    real: bool = False  # inputs and output are reals (a box), whatever the constants
 
     @property
     def source(self) -> str:

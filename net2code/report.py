@@ -89,6 +89,23 @@ def render_markdown(
         "|---|---|",
         f"| status | {status} |",
         *[f"| verified by | {_cell(text)} |" for text in result["verified_by"]],
+        *(
+            [f"| error | {_cell(result['error']['statement'])} |"]
+            if result.get("error") and program["summary"]
+            else []
+        ),
+        *(
+            [
+                f"| exact fallback | `{result['fallback']['file'] or 'withheld'}`: "
+                f"{result['fallback']['strategy']}, {result['fallback']['size']:,} "
+                f"{result['fallback']['size_unit']}, "
+                + ("verified" if result["fallback"]["verified"] else "not verified")
+                + " |"
+            ]
+            if result.get("fallback")
+            else []
+        ),
+        *[f"| note | {_cell(note)} |" for note in result.get("notes", [])],
         f"| program | `{_cell(program['summary'] or 'none')}` "
         + (f"({program['size']} {program['size_unit']}) |" if program["size"] else "|"),
         f"| domain | `{_cell(domain['spec'])}`{size} |",
@@ -128,7 +145,8 @@ def render_markdown(
                 f"{'exact' if tried['exact'] else 'not exact'}, matches the network on "
                 f"{100 * tried['agreement']:.2f}% of what was observed ({tried['seconds']} s)"
             )
-    stats = {k: v for k, v in result["search"]["stats"].items() if k not in ("table", "by_count")}
+    hidden = ("table", "by_count", "pareto_front", "error")
+    stats = {k: v for k, v in result["search"]["stats"].items() if k not in hidden}
     if stats:
         lines += [
             "",

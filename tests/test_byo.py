@@ -174,11 +174,25 @@ def three_lines() -> nn.Module:
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_box_region_count_is_known(fmt: str, tmp_path: Path) -> None:
     network = net2code.load(export(three_lines(), torch.zeros(4, 2), tmp_path, "lines", fmt))
-    extraction = net2code.extract(network, "x:[-1,1] y:[-1,1]")
+    extraction = net2code.extract(network, "x:[-1,1] y:[-1,1]", strategies=["tree"])
     assert extraction.strategy == "tree"
     assert extraction.candidate.stats["activation_regions"] == 6
     assert extraction.candidate.stats["leaves"] == 6
     assert extraction.verified and extraction.check("network, per region").scope == "proved"
+
+
+def test_an_exact_formula_beats_the_tree_and_is_proved(tmp_path: Path) -> None:
+    """relu(x) + 2 relu(y) - 3 relu(x - y) + 0.5 has a formula equal to it on the whole box:
+    the symbolic search finds one, and the per-region bound proves it exact."""
+    network = net2code.load(export(three_lines(), torch.zeros(4, 2), tmp_path, "lines", "onnx"))
+    extraction = net2code.extract(network, "x:[-1,1] y:[-1,1]")
+    assert extraction.strategy == "symbolic" and extraction.verified
+    bound = extraction.check("network, bound")
+    assert bound.scope == "proved" and bound.details["max_abs_error"] < 1e-5
+    x, y = np.random.default_rng(0).uniform(-1, 1, size=(2, 1000))
+    expected = np.maximum(x, 0) + 2 * np.maximum(y, 0) - 3 * np.maximum(x - y, 0) + 0.5
+    assert np.allclose(load_function(extraction.numpy_source)(x, y), expected, atol=1e-5)
+    assert extraction.to_dict()["fallback"]["leaves"] == 6
 
 
 def test_tree_on_a_finite_domain_with_real_outputs(tmp_path: Path) -> None:
@@ -201,7 +215,7 @@ def test_two_layer_relu_tree_is_exact_on_the_box(tmp_path: Path) -> None:
     stats = extraction.candidate.stats
     assert extraction.strategy == "tree" and extraction.verified
     proof = extraction.check("network, per region")
-    assert proof.defining and "polytope" in (proof.proof or "")
+    assert proof.defining and "polygon" in (proof.proof or "")
     assert stats["leaves"] <= stats["activation_regions"]
     # Independently: zero disagreements on 10^5 fresh random points.
     points = np.random.default_rng(123).uniform(-1, 1, size=(100_000, 2))

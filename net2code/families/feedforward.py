@@ -16,7 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..checks import Check, compare_points, compare_scalar
+import numpy as np
+
+from ..checks import Check, compare_points, compare_scalar, error_figures
 from ..domain import Domain
 from ..emit import NUMPY_FILE, PROGRAM_FILE, load_function, render
 from ..errors import ConfigError
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
 BOX_SAMPLES = 20_000  # points a box is observed on
 BOX_CHECK_POINTS = 100_000  # fresh points a box program is compared on
 DEFAULT_FINITE = ("boolean", "dsl", "tree")
-DEFAULT_BOX = ("tree", "approx-tree")
+DEFAULT_BOX = ("symbolic", "tree", "approx-tree")
 
 
 def from_run(module: Any, config: Any, run: RunFolder) -> FeedForwardNetwork:
@@ -149,7 +151,32 @@ class FeedForward:
         reference = network.read(points, readout)
         checks: list[Check] = []
         proof = evidence.get("proof")
-        if not domain.is_finite and proof:
+        bound = evidence.get("bound")
+        if not domain.is_finite and bound and bound.get("kind") == "proved":
+            pieces = int(bound["pieces"])
+            error = float(bound["max_abs_error"])
+            share = error / max(1e-300, bound["output_range"][1] - bound["output_range"][0])
+            checks.append(
+                Check(
+                    name="network, bound",
+                    against="network",
+                    scope="proved",
+                    n=pieces,
+                    n_agree=int(bound["pieces_within_tolerance"]),
+                    unit="pieces",
+                    description=f"max |network - program| over the whole box {domain.spec()} "
+                    f"is {error:.4g} ({100 * share:.2f}% of the output range); a piece agrees "
+                    "when it is within float tolerance",
+                    defining=True,
+                    proof=proof,
+                    details={
+                        "max_abs_error": error,
+                        "where": bound.get("where"),
+                        "output_range": bound["output_range"],
+                    },
+                )
+            )
+        elif not domain.is_finite and proof:
             regions = int(evidence.get("regions") or 0)
             checks.append(
                 Check(
@@ -162,12 +189,19 @@ class FeedForward:
                     description=f"the whole box {domain.spec()}, split into activation regions",
                     defining=True,
                     proof=proof,
+                    details={"max_abs_error": 0.0} if readout == "real" else {},
                 )
             )
         if NUMPY_FILE in files:
-            n_agree, listed, error = compare_points(
-                load_function(files[NUMPY_FILE]), points, reference, domain.names
-            )
+            vectorised = load_function(files[NUMPY_FILE])
+            n_agree, listed, failure = compare_points(vectorised, points, reference, domain.names)
+            details: dict[str, Any] = {}
+            if readout == "real" and failure is None:
+                columns = [points[:, i] for i in range(points.shape[1])]
+                values = np.broadcast_to(np.asarray(vectorised(*columns)), reference.shape)
+                details = error_figures(values, reference)
+                worst = details.pop("worst_index")
+                details["where"] = dict(zip(domain.names, points[worst].tolist(), strict=True))
             checks.append(
                 Check(
                     name="network",
@@ -175,9 +209,10 @@ class FeedForward:
                     scope=scope,
                     n=len(reference),
                     n_agree=n_agree,
-                    description=f"{NUMPY_FILE} on {where}" + (f"; {error}" if error else ""),
+                    description=f"{NUMPY_FILE} on {where}" + (f"; {failure}" if failure else ""),
                     defining=domain.is_finite,
                     disagreements=listed,
+                    details=details,
                 )
             )
         if PROGRAM_FILE in files:
@@ -213,9 +248,27 @@ class FeedForward:
 
     def report(self, result: dict[str, Any]) -> list[str]:
         stats = result["search"]["stats"]
+        lines: list[str] = []
+        if stats.get("pareto_front"):
+            lines += [
+                "## Formulas: complexity against error",
+                "",
+                "The Pareto front of the symbolic search: each formula is the most accurate of "
+                "its size, errors sampled on the check points (the chosen one's bound is "
+                "above).",
+                "",
+                "| nodes | max \\|N - P\\| | RMS | formula | sympy |",
+                "|---|---|---|---|---|",
+            ]
+            lines += [
+                f"| {f['complexity']} | {f['max_abs_error']:.4g} | {f['rms_error']:.3g} | "
+                f"`{f['python']}` | `{f['sympy']}` |"
+                for f in stats["pareto_front"]
+            ]
+            lines.append("")
         if "activation_regions" not in stats:
-            return []
-        return [
+            return lines
+        return lines + [
             "## Activation regions",
             "",
             f"{stats['activation_regions']:,} activation regions reached by the domain, "

@@ -20,6 +20,7 @@ STRATEGIES: dict[str, tuple[str, str]] = {
     "boolean": ("feed-forward", "net2code.strategies.boolean:BooleanSearch"),
     "dsl": ("feed-forward", "net2code.strategies.dsl:DSLSearch"),
     "tree": ("feed-forward", "net2code.strategies.tree:DecisionTree"),
+    "symbolic": ("feed-forward", "net2code.strategies.symbolic:SymbolicSearch"),
     "approx-tree": ("feed-forward", "net2code.strategies.approx:ApproxTree"),
     "lookup": ("feed-forward", "net2code.strategies.approx:LookupTable"),
     "stateless": ("recurrent", "net2code.strategies.loops:Stateless"),

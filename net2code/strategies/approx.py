@@ -1,7 +1,9 @@
 """Approximate strategies: never called exact on their own evidence.
 
 * `ApproxTree`: a scikit-learn decision tree fitted to the network's outputs, reported with
-  its fidelity. On a finite domain the verify step still checks it on every point.
+  its fidelity, never more than `MAX_LEAVES` leaves (a bigger tree is no more readable than
+  the network; the `symbolic` strategy gives formulas instead). On a finite domain the verify
+  step still checks it on every point.
 * `LookupTable`: the honest fallback for small finite domains: the network's outputs as a
   table, indexed by the inputs. Exact by construction, and as large as the domain.
 """
@@ -18,17 +20,21 @@ from ..program import Expr, ExpressionProgram, binary, const, if_, lookup, var
 from .base import Behaviour, Candidate
 
 MAX_DEPTH = 16
+MAX_LEAVES = 256
 LOOKUP_LIMIT = 1 << 16
 
 
 class ApproxTree:
     name = "approx-tree"
 
+    def __init__(self, max_leaves: int = MAX_LEAVES) -> None:
+        self.max_leaves = max_leaves
+
     def applicable(self, behaviour: Behaviour) -> str | None:
         try:
             import sklearn  # noqa: F401
         except ImportError:
-            return "needs scikit-learn: pip install 'net2code[approx]'"
+            return "needs scikit-learn, which the default install includes: pip install net2code"
         return None
 
     def search(
@@ -39,16 +45,19 @@ class ApproxTree:
         start = time.perf_counter()
         x, y = behaviour.inputs.astype(np.float64), behaviour.outputs
         best: tuple[float, int, Any] | None = None
+        capped = False
         for depth in range(1, MAX_DEPTH + 1):
+            limits = {"max_depth": depth, "max_leaf_nodes": self.max_leaves, "random_state": 0}
             if behaviour.integer_outputs:
-                model: Any = DecisionTreeClassifier(max_depth=depth, random_state=0).fit(x, y)
+                model: Any = DecisionTreeClassifier(**limits).fit(x, y)
                 fidelity = float((model.predict(x) == y).mean())
             else:
-                model = DecisionTreeRegressor(max_depth=depth, random_state=0).fit(x, y)
+                model = DecisionTreeRegressor(**limits).fit(x, y)
                 fidelity = float(1.0 - np.mean((model.predict(x) - y) ** 2) / max(np.var(y), 1e-12))
             if best is None or fidelity > best[0] + 1e-12:
                 best = (fidelity, depth, model)
-            if fidelity >= 1.0 or time.perf_counter() - start > timeout:
+            capped = model.get_n_leaves() >= self.max_leaves
+            if fidelity >= 1.0 or capped or time.perf_counter() - start > timeout:
                 break
         assert best is not None
         fidelity, depth, model = best
@@ -61,6 +70,11 @@ class ApproxTree:
             "leaves": int(model.get_n_leaves()),
             "seconds": round(time.perf_counter() - start, 3),
         }
+        if capped:
+            stats["capped"] = (
+                f"stopped at the cap of {self.max_leaves} leaves; on real outputs the symbolic "
+                "strategy finds formulas with an error bound (--strategy symbolic)"
+            )
         return Candidate(
             self.name, ExpressionProgram(expr, behaviour.names), exact=False, stats=stats
         )

@@ -52,14 +52,17 @@ class Candidate:
     """A strategy's answer: its program (if any) and how it was found.
 
     `exact` says the strategy believes the program reproduces the network on what it observed
-    (or, with `proof`, on the whole box); the pipeline's checks decide.
+    (or, with `proof`, on the whole box); the pipeline's checks decide. A readable formula within
+    its error budget sets `accept`, and may carry the exact program as its `fallback`.
     """
 
     strategy: str
     program: Program | None
     exact: bool
     stats: dict[str, Any] = field(default_factory=dict)
-    proof: str | None = None  # how exactness on a real box was proved, if it was
+    proof: str | None = None  # how exactness (or an error bound) on a real box was proved
+    accept: bool = False  # good enough to end the search (a formula within its error budget)
+    fallback: Candidate | None = None  # an exact program kept beside a readable one
 
 
 class Strategy(Protocol):

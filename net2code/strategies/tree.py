@@ -4,7 +4,8 @@ A network made of affine layers and ReLUs is one affine map on each activation r
 strategy splits the domain neuron by neuron, layer by layer: each split tests the sign of a
 pre-activation, which on the current region is an affine function of the input. Only regions
 the domain reaches are kept: on a finite domain a region is the set of points in it; on a
-real box it is a polytope, kept when an LP (scipy HiGHS) finds it has an interior.
+real box it is a convex polygon (2-D, clipped exactly) or polytope (n-D, kept when an LP finds
+it has an interior), from `net2code.regions`, whose recursion this strategy shares.
 At the end of the hidden layers the output is one affine map per region; the readout turns it
 into a leaf (the formula itself, or constant classes, splitting further where needed). Equal
 sibling leaves are merged bottom-up.
@@ -21,15 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from .. import regions
 from ..program import Expr, ExpressionProgram, binary, const, if_, var
 from .base import Behaviour, Candidate
 
 MAX_REGIONS = 20_000
-INTERIOR = 1e-9
-
-
-class _Timeout(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -72,49 +69,36 @@ class _Points:
         return (on if len(on) else None), (off if len(off) else None)
 
 
-class _Polytopes:
-    """Regions of a real box: half-spaces A x <= c; kept when they have an interior."""
+class _Box:
+    """Regions of a real box (`net2code.regions`): convex, kept when they have an interior;
+    polygons clipped exactly in 2-D, half-spaces checked by LP in n-D."""
 
-    def __init__(self, lows: np.ndarray, highs: np.ndarray) -> None:
-        self.bounds = list(zip(lows.tolist(), highs.tolist(), strict=True))
-        self.n = len(lows)
-        self.lps = 0
+    def __init__(self, lows: np.ndarray, highs: np.ndarray, method: str = "auto") -> None:
+        self.box = regions.root(lows, highs, method)
 
-    def root(self) -> tuple[np.ndarray, np.ndarray]:
-        return np.zeros((0, self.n)), np.zeros(0)
+    @property
+    def lps(self) -> int:
+        return regions.lps_solved(self.box)
 
-    def _interior(self, a: np.ndarray, c: np.ndarray) -> bool:
-        """Is there x in the box with a x + r*|a| <= c for some radius r > 0?"""
-        from scipy.optimize import linprog
-
-        self.lps += 1
-        norms = np.linalg.norm(a, axis=1)
-        a_ub = np.hstack([a, norms[:, None]])  # variables: x, r
-        result = linprog(
-            c=np.concatenate([np.zeros(self.n), [-1.0]]),
-            A_ub=a_ub,
-            b_ub=c,
-            bounds=[*self.bounds, (0.0, 1.0)],
-            method="highs",
-        )
-        return bool(result.status == 0 and -result.fun > INTERIOR)
+    def root(self) -> regions.Region:
+        return self.box
 
     def split(
-        self, region: tuple[np.ndarray, np.ndarray], w: np.ndarray, b: float, inclusive: bool
-    ):
-        a, c = region
+        self, region: regions.Region, w: np.ndarray, b: float, inclusive: bool
+    ) -> tuple[Any, Any]:
         if not np.any(w):
             side = (b >= 0) if inclusive else (b > 0)
             return (region, None) if side else (None, region)
-        on = (np.vstack([a, -w]), np.append(c, b))  # w.x + b >= 0
-        off = (np.vstack([a, w]), np.append(c, -b))  # w.x + b <= 0
-        return (on if self._interior(*on) else None), (off if self._interior(*off) else None)
+        return region.split(w, b)
 
 
 class DecisionTree:
     """The exact tree of a ReLU network on the region its domain reaches."""
 
     name = "tree"
+
+    def __init__(self, method: str = "auto") -> None:
+        self.method = method  # box regions: "auto" (polygons in 2-D), "lp" or "polygon"
 
     def applicable(self, behaviour: Behaviour) -> str | None:
         if behaviour.layers is None:
@@ -128,21 +112,29 @@ class DecisionTree:
     ) -> Candidate:
         assert behaviour.layers is not None and behaviour.domain is not None
         start = time.perf_counter()
-        self.deadline = start + timeout
-        self.layers = behaviour.layers
         self.readout = behaviour.readout
         if behaviour.exhaustive:
             self.oracle: Any = _Points(behaviour.inputs)
         else:
-            self.oracle = _Polytopes(*behaviour.domain.bounds())
-        self.regions = 0
+            self.oracle = _Box(*behaviour.domain.bounds(), method=self.method)
+        walk = regions.Walk(
+            behaviour.layers,
+            split=lambda region, w, b: self.oracle.split(region, w, b, inclusive=False),
+            leaf=self._readout,
+            join=lambda w, b, then, otherwise: _Split(w, b, False, then, otherwise),
+            deadline=start + timeout,
+            max_regions=MAX_REGIONS,
+        )
         n = len(behaviour.names)
         stats: dict[str, Any] = {}
         try:
-            tree = self._layer(self.oracle.root(), 0, np.eye(n), np.zeros(n))
-        except _Timeout:
-            stats.update(timed_out=True, seconds=round(time.perf_counter() - start, 3))
+            tree = walk.run(self.oracle.root(), n)
+        except regions.RegionTimeout as exc:
+            seconds = round(time.perf_counter() - start, 3)
+            reason = f"{exc} after {seconds:g} s ({walk.regions:,} activation regions so far)"
+            stats.update(timed_out=True, reason=reason, seconds=seconds)
             return Candidate(self.name, None, exact=False, stats=stats)
+        self.regions = walk.regions
         raw_leaves = _count_leaves(tree)
         tree = _merge(tree)
         expr = _to_expr(tree, behaviour.names)
@@ -150,57 +142,32 @@ class DecisionTree:
             activation_regions=self.regions,
             leaves_before_merge=raw_leaves,
             leaves=_count_leaves(tree),
-            hidden_neurons=sum(layer.weight.shape[0] for layer in self.layers[:-1]),
+            hidden_neurons=sum(layer.weight.shape[0] for layer in behaviour.layers[:-1]),
             lps_solved=getattr(self.oracle, "lps", 0),
             seconds=round(time.perf_counter() - start, 3),
         )
         proof = None
         if not behaviour.exhaustive:
+            shape = (
+                "convex polygon with an interior (clipped exactly)"
+                if isinstance(self.oracle.box, regions.Polygon)
+                else f"polytope with an interior (LP-checked, {stats['lps_solved']} LPs)"
+            )
             proof = (
                 f"exact region splitting of the box: {self.regions} activation regions, each a "
-                f"polytope with an interior (LP-checked, {stats['lps_solved']} LPs) on which every "
-                "ReLU's sign is fixed, so the network is one affine map there; the program returns "
-                "that map (or its readout) on each, and merging only joined equal leaves"
+                f"{shape} on which every ReLU's sign is fixed, so the network is one affine map "
+                "there; the program returns that map (or its readout) on each, and merging only "
+                "joined equal leaves"
             )
         return Candidate(
             self.name,
-            ExpressionProgram(expr, behaviour.names),
+            ExpressionProgram(expr, behaviour.names, real=not behaviour.exhaustive),
             exact=True,
             stats=stats,
             proof=proof,
         )
 
-    # ----------------------------------------------------------------- recursion
-    def _layer(self, region: Any, index: int, m: np.ndarray, m0: np.ndarray) -> _Leaf | _Split:
-        """Region reached; the current layer input is m x + m0 on it."""
-        layer = self.layers[index]
-        pre, pre0 = layer.weight @ m, layer.weight @ m0 + layer.bias  # (out, n), (out,)
-        if not layer.relu:
-            self.regions += 1
-            if self.regions > MAX_REGIONS:
-                raise _Timeout
-            return self._readout(region, pre, pre0)
-        return self._neuron(region, index, pre, pre0, 0, np.zeros(len(pre0), dtype=bool))
-
-    def _neuron(
-        self, region: Any, index: int, pre: np.ndarray, pre0: np.ndarray, j: int, active: np.ndarray
-    ) -> _Leaf | _Split:
-        if time.perf_counter() > self.deadline:
-            raise _Timeout
-        if j == len(pre0):
-            mask = active.astype(np.float64)
-            return self._layer(region, index + 1, pre * mask[:, None], pre0 * mask)
-        on, off = self.oracle.split(region, pre[j], float(pre0[j]), inclusive=False)
-        branches = []
-        for side, flag in ((on, True), (off, False)):
-            if side is not None:
-                pattern = active.copy()
-                pattern[j] = flag
-                branches.append(self._neuron(side, index, pre, pre0, j + 1, pattern))
-        if on is not None and off is not None:
-            return _Split(pre[j].copy(), float(pre0[j]), False, branches[0], branches[1])
-        return branches[0]
-
+    # ----------------------------------------------------------------- readout
     def _readout(self, region: Any, out: np.ndarray, out0: np.ndarray) -> _Leaf | _Split:
         if self.readout == "real":
             return _Leaf(tuple(out[0].tolist()), float(out0[0]))
