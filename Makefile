@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-thinking bench-sequences bench-pizza bench-matmul lint format clean
+.PHONY: demo test bench bench-thinking bench-sequences bench-pizza bench-matmul bench-box lint format clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ bench-pizza: $(STAMP)
 
 bench-matmul: $(STAMP)
 	$(BIN)/python benchmarks/matmul_bench.py --out docs/matmul
+
+bench-box: $(STAMP)
+	$(BIN)/python benchmarks/box_bench.py --out docs/box
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

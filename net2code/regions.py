@@ -105,14 +105,16 @@ class Polytope:
         highs: np.ndarray,
         inner: np.ndarray,  # a point strictly inside
         counter: list[int],
+        prune: bool = True,
     ) -> None:
         self.a, self.c, self.lows, self.highs, self.inner = a, c, lows, highs, inner
         self.counter = counter  # LPs solved, shared by every region of one enumeration
+        self.prune = prune  # False: two LPs per split, as net2code 0.2 did (benchmarks)
 
     @classmethod
-    def box(cls, lows: np.ndarray, highs: np.ndarray) -> Polytope:
+    def box(cls, lows: np.ndarray, highs: np.ndarray, prune: bool = True) -> Polytope:
         n = len(lows)
-        return cls(np.zeros((0, n)), np.zeros(0), lows, highs, (lows + highs) / 2, [0])
+        return cls(np.zeros((0, n)), np.zeros(0), lows, highs, (lows + highs) / 2, [0], prune)
 
     def point(self) -> np.ndarray:
         return self.inner
@@ -143,13 +145,13 @@ class Polytope:
 
     def split(self, w: np.ndarray, b: float) -> tuple[Polytope | None, Polytope | None]:
         lo, hi = self._interval(w, b)
-        if lo >= 0:
+        if self.prune and lo >= 0:
             return self, None
-        if hi <= 0:
+        if self.prune and hi <= 0:
             return None, self
         on_a, on_c = np.vstack([self.a, -w]), np.append(self.c, b)  # w.x + b >= 0
         off_a, off_c = np.vstack([self.a, w]), np.append(self.c, -b)  # w.x + b <= 0
-        inside = float(w @ self.inner + b)
+        inside = float(w @ self.inner + b) if self.prune else 0.0
         if inside > 0:  # the interior point is strictly on one side: only the other needs an LP
             other = self._chebyshev(off_a, off_c)
             on = self._child(on_a, on_c, self.inner)
@@ -165,7 +167,7 @@ class Polytope:
         )
 
     def _child(self, a: np.ndarray, c: np.ndarray, inner: np.ndarray) -> Polytope:
-        return Polytope(a, c, self.lows, self.highs, inner, self.counter)
+        return Polytope(a, c, self.lows, self.highs, inner, self.counter, self.prune)
 
     def extremes(self, w: np.ndarray, b: float) -> tuple[float, float, np.ndarray, np.ndarray]:
         from scipy.optimize import linprog
@@ -184,16 +186,21 @@ class Polytope:
 Region = Polygon | Polytope
 
 
+METHODS = ("auto", "polygon", "lp", "lp-plain")
+
+
 def root(lows: np.ndarray, highs: np.ndarray, method: str = "auto") -> Region:
-    """The whole box as a region: a polygon in 2-D (unless `method` is "lp"), else a polytope."""
+    """The whole box as a region: a polygon in 2-D ("auto", "polygon"), else a polytope split
+    with interval pruning and one LP ("lp"), or two LPs per split and no pruning ("lp-plain",
+    the method before polygons, kept for the benchmark)."""
     lows, highs = np.asarray(lows, dtype=np.float64), np.asarray(highs, dtype=np.float64)
-    if method not in ("auto", "lp", "polygon"):
-        raise ValueError(f"region method {method!r} is not auto, lp or polygon")
-    if len(lows) == 2 and method != "lp":
+    if method not in METHODS:
+        raise ValueError(f"region method {method!r} is not one of {', '.join(METHODS)}")
+    if len(lows) == 2 and method in ("auto", "polygon"):
         return Polygon.box(lows, highs)
     if method == "polygon":
         raise ValueError(f"polygon regions need 2 inputs, not {len(lows)}")
-    return Polytope.box(lows, highs)
+    return Polytope.box(lows, highs, prune=method != "lp-plain")
 
 
 def lps_solved(region: Any) -> int:
@@ -295,10 +302,16 @@ def affine_pieces(
     stats = {
         "activation_regions": len(pieces),
         "lps_solved": lps_solved(box),
-        "method": "polygon clipping" if isinstance(box, Polygon) else "LP per split",
+        "method": _method_name(box),
         "seconds": round(time.perf_counter() - start, 3),
     }
     return pieces, stats
+
+
+def _method_name(box: Region) -> str:
+    if isinstance(box, Polygon):
+        return "polygon clipping"
+    return "LP per split, interval-pruned" if box.prune else "two LPs per split"
 
 
 # ---------------------------------------------------------------------- programs as pieces

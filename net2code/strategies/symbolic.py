@@ -36,6 +36,7 @@ import numpy as np
 from .. import regions
 from ..checks import tolerance
 from ..program import (
+    MATH_FUNCTIONS,
     Expr,
     ExpressionProgram,
     binary,
@@ -45,6 +46,7 @@ from ..program import (
     to_ast,
     to_source,
     to_sympy,
+    uses_math,
     var,
 )
 from ..program import evaluate as evaluate_expr
@@ -56,7 +58,7 @@ PIECEWISE_BINARY = ("+", "-", "max", "min")
 CURVED_BINARY = ("*", "/")
 FITTED = ("sin", "cos", "tanh", "exp")
 COMMUTATIVE = {"+", "*", "max", "min"}
-MAX_VALUE = 1e8
+MAX_VALUE = 1e4  # features beyond this on the box (exp(exp(x)), 1/x near 0) are dropped
 SMALL_TREE = 8  # leaves: an exact tree this small is readable, and beats an inexact formula
 
 
@@ -326,6 +328,8 @@ def enumerate_features(
         for op in unary:
             cost = 2 if op in ("relu", "square") else 1
             for feature in library.of_size(s - cost):
+                if op in MATH_FUNCTIONS and uses_math(feature.expr):
+                    continue  # no sin(exp(x)): one transcendental function deep
                 out = _apply_unary(op, feature.values)
                 if out is not None:
                     library.add_rows([_unary(op, feature.expr)], out[None, :])
@@ -359,17 +363,19 @@ def fitted_features(
     y: np.ndarray,
     inner: list[_Feature],
     *,
-    keep: int = 20,
+    keep: int = 48,
     deadline: float = float("inf"),
 ) -> list[_Feature]:
     """u(a*g + b) with a, b fitted by least squares (the outer c0 + c1*u solved exactly)."""
     from scipy.optimize import least_squares
 
     found: list[tuple[float, _Feature]] = []
+    yc = y - y.mean()
     for feature in inner:
         g = feature.values
         for op in FITTED:
-            for a0 in (0.5, 1.0, 2.0, 3.0, 5.0):
+            best: tuple[float, Any] = (math.inf, None)
+            for a0 in (1.0, 3.0):
                 if time.perf_counter() > deadline:
                     break
 
@@ -378,12 +384,17 @@ def fitted_features(
                         u = getattr(np, op)(params[0] * g + params[1])
                     if not np.all(np.isfinite(u)) or np.abs(u).max() > MAX_VALUE:
                         return np.full(len(y), 1e3)
-                    design = np.stack([np.ones_like(u), u], axis=1)
-                    coefficients, *_ = np.linalg.lstsq(design, y, rcond=None)
-                    return design @ coefficients - y
+                    centred = u - u.mean()  # y ~ c0 + c1 u, solved in closed form
+                    spread = float(centred @ centred)
+                    slope = float(centred @ yc) / spread if spread > 1e-12 else 0.0
+                    return slope * centred - yc
 
                 result = least_squares(residual, x0=[a0, 0.0], method="lm", max_nfev=200)
-                found.append((float(np.mean(result.fun**2)), _fitted(op, feature, result.x, y)))
+                fit = float(np.mean(result.fun**2))
+                if fit < best[0]:
+                    best = (fit, result.x)
+            if best[1] is not None:  # the best start for this (u, g)
+                found.append((best[0], _fitted(op, feature, best[1], y)))
     found.sort(key=lambda item: item[0])
     return [feature for _, feature in found[:keep] if feature is not None]
 
@@ -404,14 +415,15 @@ def _fitted(op: str, feature: _Feature, params: np.ndarray, y: np.ndarray) -> An
 
     base = rss(a, b)
     slack = 1e-6 * float(np.var(y)) + 0.01 * base
-    a_expr = nice_constant(a, 0.02 * abs(a) + 1e-9, pi=True) or _rounded(a)
-    a_value = float(evaluate_expr(a_expr, {}))
-    if rss(a_value, b) > base + slack:
-        a_expr, a_value = _rounded(a), float(f"{a:.4g}")
-    b_expr = nice_constant(b, 0.02, pi=True) or _rounded(b)
-    b_value = float(evaluate_expr(b_expr, {}))
-    if rss(a_value, b_value) > base + slack:
-        b_expr, b_value = _rounded(b), float(f"{b:.4g}")
+    nice_a = nice_constant(a, 0.03 * abs(a) + 1e-9, pi=True) or _rounded(a)
+    nice_b = nice_constant(b, 0.03, pi=True) or _rounded(b)
+    a_expr, b_expr = _rounded(a), _rounded(b)
+    for pair in ((nice_a, nice_b), (nice_a, _rounded(b)), (_rounded(a), nice_b)):
+        values = [float(evaluate_expr(c, {})) for c in pair]
+        if rss(*values) <= base + slack:  # both snapped together first: cos(2*y), not 2.04
+            a_expr, b_expr = pair
+            break
+    a_value, b_value = (float(evaluate_expr(c, {})) for c in (a_expr, b_expr))
     inner: Expr = feature.expr if a_value == 1 else binary("*", a_expr, feature.expr)
     if b_value != 0:
         inner = linear_combination([(const(1), inner)], b_expr)
@@ -452,8 +464,12 @@ def forward_selection(
             score = (centred @ residual) ** 2 / np.maximum(rest, 1e-12 * norms.max())
             score[list(subset)] = -1
             score[rest <= 1e-9 * norms] = -1
-            for j in np.argsort(-score)[:4]:
-                grown.append(tuple(sorted((*subset, int(j)))))
+            picks = [int(j) for j in np.argsort(-score)[:4]]
+            if small:  # and the best small feature, which a closer curved one may outrank
+                picks.append(int(np.asarray(small)[np.argmax(score[list(small)])]))
+            for j in picks:
+                if score[j] >= 0:
+                    grown.append(tuple(sorted((*subset, j))))
         frontier = list(dict.fromkeys(grown))[: shortlist * 4]
         subsets += frontier
     return list(dict.fromkeys(subsets))
@@ -508,8 +524,19 @@ def search_formulas(
         seed=config.seed, deadline=deadline,
     )  # fmt: skip
     if not piecewise:
-        inner = [f for f in features if size(f.expr) <= 3][: config.fitted_inner]
-        features = features + fitted_features(x, y, inner, deadline=deadline)
+        inner = [f for f in features if size(f.expr) <= 3 and not uses_math(f.expr)]
+        inner = inner[: config.fitted_inner]
+        # Fitted against y, and against what a linear model in the inputs leaves of it (so
+        # that x + cos(2*y) finds cos(2*y)); the same feature found twice is kept once.
+        design = np.column_stack([np.ones(len(y)), x])
+        residual = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
+        fitted = []
+        for goal in (y, residual):
+            fitted += fitted_features(x, goal, inner, deadline=deadline)
+        unique: dict[bytes, _Feature] = {}
+        for f in sorted(fitted, key=lambda f: size(f.expr)):  # equal values: the smaller
+            unique.setdefault(np.round(f.values[:64], 9).tobytes(), f)
+        features = features + list(unique.values())
     values = np.stack([f.values for f in features])  # (m, n)
     small = tuple(i for i, f in enumerate(features) if size(f.expr) <= 3)
     subsets = forward_selection(
@@ -523,13 +550,13 @@ def search_formulas(
     for subset in subsets:
         if time.perf_counter() > deadline:
             break
-        expr, fitted = snap_model([features[i] for i in subset], y, tol, config.max_denominator)
-        error = float(np.abs(fitted - y).max())
+        expr, values = snap_model([features[i] for i in subset], y, tol, config.max_denominator)
+        error = float(np.abs(values - y).max())
         complexity = size(expr)
         if error >= best_error.get(complexity, math.inf):
             continue
         best_error[complexity] = error
-        rms = float(np.sqrt(np.mean((fitted - y) ** 2)))
+        rms = float(np.sqrt(np.mean((values - y) ** 2)))
         formulas.append(Formula(complexity, error, expr, rms, piecewise))
     return pareto_front(formulas)
 
