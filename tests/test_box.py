@@ -4,6 +4,7 @@ box only; the extractor sees the network and the box, never the target."""
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -33,28 +34,58 @@ TARGETS = {
 }
 
 
-def train(target: str, activation: str, *, width: int = 16, steps: int = 3000) -> nn.Module:
-    """A 2-width-width-1 MLP fitted to the target on [-1, 1]^2: fresh uniform points each
-    step plus a 41x41 grid that reaches the edges, Adam with a cosine schedule."""
+@functools.cache
+def trained(activation: str, targets: tuple[str, ...], steps: int = 3000) -> dict[str, nn.Module]:
+    """2-16-16-1 MLPs, one per target, fitted on [-1, 1]^2 as one batched model (a leading
+    network dimension): fresh uniform points each step plus a 41x41 grid that reaches the
+    edges, Adam with a cosine schedule. Returned as ordinary nn.Sequential modules."""
     torch.manual_seed(0)
     torch.set_flush_denormal(True)
-    act = ACTIVATIONS[activation]
-    model = nn.Sequential(
-        nn.Linear(2, width), act(), nn.Linear(width, width), act(), nn.Linear(width, 1)
-    )
-    function = TARGETS[target][0]
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    k, width = len(targets), 16
+    act = ACTIVATIONS[activation]()
+    shapes = [(2, width), (width, width), (width, 1)]
+    initial = [[nn.Linear(a, b) for a, b in shapes] for _ in targets]  # torch's default init
+    weights = [
+        nn.Parameter(torch.stack([net[i].weight.detach().T for net in initial]))
+        for i in range(len(shapes))
+    ]  # (k, in, out) each
+    biases = [
+        nn.Parameter(torch.stack([net[i].bias.detach()[None, :] for net in initial]))
+        for i in range(len(shapes))
+    ]  # (k, 1, out) each
+    optimizer = torch.optim.Adam([*weights, *biases], lr=1e-2)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
     axis = torch.linspace(-1, 1, 41)
     grid = torch.cartesian_prod(axis, axis)
     for _ in range(steps):
         x = torch.cat([torch.rand(1024, 2) * 2 - 1, grid])  # (batch, 2)
-        loss = ((model(x)[:, 0] - function(x[:, 0], x[:, 1])) ** 2).mean()
+        goal = torch.stack([TARGETS[t][0](x[:, 0], x[:, 1]) for t in targets])  # (k, batch)
+        h = x.expand(k, -1, -1)  # (k, batch, 2)
+        for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
+            h = torch.baddbmm(b, h, w)
+            h = act(h) if i < 2 else h
+        loss = ((h[..., 0] - goal) ** 2).mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         schedule.step()
-    return model
+    models = {}
+    for n, target in enumerate(targets):
+        model = nn.Sequential(
+            nn.Linear(2, width), ACTIVATIONS[activation](), nn.Linear(width, width),
+            ACTIVATIONS[activation](), nn.Linear(width, 1),
+        )  # fmt: skip
+        linear = [m for m in model if isinstance(m, nn.Linear)]
+        with torch.no_grad():
+            for layer, w, b in zip(linear, weights, biases, strict=True):
+                layer.weight.copy_(w[n].T)
+                layer.bias.copy_(b[n, 0])
+        models[target] = model
+    return models
+
+
+RELU_TARGETS = ("abs(x) + abs(y)", "max(x, y)", "min(x, y) + x/2", "relu(x - y)")
+TANH_TARGETS = ("x*y", "x**2 + y", "sin(pi x)/2")
 
 
 def equivalent(found: sympy.Expr, expected: sympy.Expr) -> bool:
@@ -71,11 +102,9 @@ def layers_of(model: nn.Module) -> tuple[AffineLayer, ...]:
     )
 
 
-@pytest.mark.parametrize(
-    "target", ["abs(x) + abs(y)", "max(x, y)", "min(x, y) + x/2", "relu(x - y)"]
-)
+@pytest.mark.parametrize("target", RELU_TARGETS)
 def test_relu_network_becomes_its_formula_with_a_proved_bound(target: str, tmp_path: Path) -> None:
-    model = train(target, "relu")
+    model = trained("relu", RELU_TARGETS)[target]
     network = net2code.from_module(model, n_inputs=2, n_classes=1)
 
     extraction = net2code.extract(network, BOX, timeout=60)
@@ -98,12 +127,13 @@ def test_relu_network_becomes_its_formula_with_a_proved_bound(target: str, tmp_p
     fallback = result["fallback"]
     assert fallback["verified"] and fallback["strategy"] == "tree"
     assert fallback["size"] > result["program"]["size"]
-    assert (folder / "program_exact.py").is_file()
+    written = (folder / "program_exact.py").is_file()
+    assert written or any("program_exact.py withheld" in note for note in result["notes"])
 
 
-@pytest.mark.parametrize("target", ["x*y", "x**2 + y", "sin(pi x)/2"])
+@pytest.mark.parametrize("target", TANH_TARGETS)
 def test_tanh_network_becomes_its_formula_with_a_sampled_bound(target: str) -> None:
-    model = train(target, "tanh", steps=5000)
+    model = trained("tanh", TANH_TARGETS, steps=5000)[target]
     network = net2code.from_module(model, n_inputs=2, n_classes=1)
 
     extraction = net2code.extract(network, BOX, timeout=60, analyses=False)
@@ -121,7 +151,7 @@ def test_tanh_network_becomes_its_formula_with_a_sampled_bound(target: str) -> N
 
 
 def test_sigmoid_max_is_a_formula_not_a_megabyte_tree(tmp_path: Path) -> None:
-    model = train("max(x, y)", "sigmoid", steps=5000)
+    model = trained("sigmoid", ("max(x, y)",), steps=5000)["max(x, y)"]
     network = net2code.from_module(model, n_inputs=2, n_classes=1)
 
     extraction = net2code.extract(network, BOX, timeout=60, analyses=False)
