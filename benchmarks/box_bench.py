@@ -151,7 +151,7 @@ def cell(entry: dict[str, Any]) -> str:
     if "timed_out" in entry:
         return f"> {entry['timed_out']:g} s"
     lps = f", {entry['lps']:,} LPs" if entry["lps"] else ""
-    return f"{entry['seconds']:.3f} s{lps}"
+    return f"{entry['regions']:,} in {entry['seconds']:.3f} s{lps}"
 
 
 def write(out: Path, regions: list[dict[str, Any]], formulas: list[dict[str, Any]]) -> None:

@@ -249,7 +249,7 @@ def verify(
         count=recorded.get("count"),
         seed=recorded.get("seed", 0),
     )
-    proof = next((c for c in result["checks"] if c["scope"] == "proved"), None)
+    proof = next((c for c in result["checks"] if c["name"] == "network, per region"), None)
     evidence = {"proof": proof["proof"], "regions": proof["n"]} if proof else {}
     domain = family.domain(network, options)
     checks = family.checks(

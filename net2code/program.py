@@ -282,6 +282,62 @@ def uses_math(expr: Expr) -> bool:
     return any(uses_math(child) for child in children(expr))
 
 
+def from_python(source: str) -> Expr | None:
+    """The expression `def program(...)` returns, when its body (after the docstring) is one
+    `return` of arithmetic, abs/min/max, math functions and constants; else None. This is how a
+    check reads an emitted formula back from the file itself."""
+    try:
+        module = ast.parse(source)
+    except SyntaxError:
+        return None
+    function = next(
+        (n for n in module.body if isinstance(n, ast.FunctionDef) and n.name == "program"), None
+    )
+    if function is None:
+        return None
+    body = function.body[1:] if ast.get_docstring(function) is not None else function.body
+    if len(body) != 1 or not isinstance(body[0], ast.Return) or body[0].value is None:
+        return None
+    try:
+        return _from_ast(body[0].value)
+    except ValueError:
+        return None
+
+
+def _from_ast(node: ast.expr) -> Expr:
+    operators = {cls: op for op, cls in ARITHMETIC.items()}
+    if isinstance(node, ast.Name):
+        return var(node.id)
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        return const(node.value)
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in ("math", "np")
+        and node.attr == "pi"
+    ):
+        return const(math.pi)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _from_ast(node.operand)
+        return const(-inner[1]) if inner[0] == "const" else binary("*", const(-1), inner)
+    if isinstance(node, ast.BinOp) and type(node.op) in operators:
+        return binary(operators[type(node.op)], _from_ast(node.left), _from_ast(node.right))
+    if isinstance(node, ast.Call) and not node.keywords:
+        args = [_from_ast(arg) for arg in node.args]
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in ("abs", "min", "max"):
+            return call(func.id, *args)
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id in ("math", "np")
+            and func.attr in MATH_FUNCTIONS
+            and len(args) == 1
+        ):
+            return call(func.attr, *args)
+    raise ValueError(f"cannot read {ast.unparse(node)!r} back as an expression")
+
+
 def to_sympy(expr: Expr) -> Any:
     """The expression as a sympy expression (float constants as the rationals they print as,
     pi as pi), for equivalence checks, simplification and LaTeX."""

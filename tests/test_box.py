@@ -291,3 +291,29 @@ def test_cli_large_network_caps_and_no_silent_empty_result(
     assert proc.returncode == 1
     lines = [line for line in proc.stderr.splitlines() if line.startswith("no program")]
     assert len(lines) == 1 and "symbolic: no formula within 5%" in lines[0]
+
+
+def test_verify_proves_the_bound_again_from_the_file(tmp_path: Path, cli) -> None:
+    """`net2code verify` reads program.py back as a formula and proves its bound afresh; a
+    formula edited by hand gets its own, larger bound, never the recorded one."""
+    model = trained("relu", RELU_TARGETS)["max(x, y)"]
+    path = tmp_path / "max.pt2"
+    batch = torch.export.Dim("batch")
+    exported = torch.export.export(model, (torch.zeros(4, 2),), dynamic_shapes=({0: batch},))
+    torch.export.save(exported, path)
+    out = tmp_path / "out"
+    assert (
+        cli("extract", str(path), "--domain", BOX, "-o", str(out), "--no-progress").returncode == 0
+    )
+    recorded = json.loads((out / "result.json").read_text())["error"]["max_abs_error"]
+    proc = cli("verify", str(out), "--no-progress")
+    assert proc.returncode == 1  # proved within epsilon is not verified
+    assert "network, bound" in proc.stdout and "per region" not in proc.stdout
+    assert f"{recorded:.4g}" in proc.stdout
+    program = out / "program.py"
+    program.write_text(program.read_text().replace("return max(x, y)", "return max(x, y) + 0.25"))
+    proc = cli("verify", str(out), "--no-progress")
+    assert (
+        proc.returncode == 1
+        and f"{recorded:.4g}" not in proc.stdout.split("network, bound")[1][:80]
+    )

@@ -87,6 +87,56 @@ def probe(
     )
 
 
+def _prove_bound(
+    network: FeedForwardNetwork, domain: Domain, source: str, reference: Any, timeout: float
+) -> Check | None:
+    """The exact max |network - program| over the box, when the network is a ReLU chain and
+    program.py returns one piecewise-affine formula: read back from the file itself, split
+    along both's kinks, maximised per piece (`net2code.regions`). None when either is not so,
+    or the regions run out of time."""
+    from .. import regions
+    from ..checks import tolerance
+    from ..program import from_python
+
+    expr = from_python(source)
+    if network.layers is None or expr is None:
+        return None
+    lows, highs = domain.bounds()
+    try:
+        bound = regions.max_abs_difference(
+            network.layers, expr, domain.names, lows, highs, timeout=timeout,
+            tolerance=tolerance(reference),
+        )  # fmt: skip
+    except (regions.NotPiecewiseAffine, regions.RegionTimeout):
+        return None
+    low, high = float(reference.min()), float(reference.max())
+    error = bound.max_abs_error
+    where = ", ".join(f"{n}={v:.4g}" for n, v in zip(domain.names, bound.where, strict=True))
+    return Check(
+        name="network, bound",
+        against="network",
+        scope="proved",
+        n=bound.pieces,
+        n_agree=bound.pieces_within_tolerance,
+        unit="pieces",
+        description=f"max |network - program| over the whole box {domain.spec()} is {error:.4g} "
+        f"({100 * error / max(high - low, 1e-300):.2f}% of the output range); a piece agrees when "
+        "it is within float tolerance",
+        defining=True,
+        proof=(
+            f"{PROGRAM_FILE} read back as a formula; {bound.network_regions} activation regions "
+            f"({bound.method}) split along its kinks into {bound.pieces} pieces on which network "
+            f"and program are both affine, each maximised exactly at its vertices or by LP: max "
+            f"|network - program| = {error:.6g}, reached at ({where})"
+        ),
+        details={
+            "max_abs_error": error,
+            "where": dict(zip(domain.names, bound.where, strict=True)),
+            "output_range": [low, high],
+        },
+    )
+
+
 class FeedForward:
     name = "feed-forward"
     options = frozenset({"domain"})
@@ -151,32 +201,12 @@ class FeedForward:
         reference = network.read(points, readout)
         checks: list[Check] = []
         proof = evidence.get("proof")
-        bound = evidence.get("bound")
-        if not domain.is_finite and bound and bound.get("kind") == "proved":
-            pieces = int(bound["pieces"])
-            error = float(bound["max_abs_error"])
-            share = error / max(1e-300, bound["output_range"][1] - bound["output_range"][0])
-            checks.append(
-                Check(
-                    name="network, bound",
-                    against="network",
-                    scope="proved",
-                    n=pieces,
-                    n_agree=int(bound["pieces_within_tolerance"]),
-                    unit="pieces",
-                    description=f"max |network - program| over the whole box {domain.spec()} "
-                    f"is {error:.4g} ({100 * share:.2f}% of the output range); a piece agrees "
-                    "when it is within float tolerance",
-                    defining=True,
-                    proof=proof,
-                    details={
-                        "max_abs_error": error,
-                        "where": bound.get("where"),
-                        "output_range": bound["output_range"],
-                    },
-                )
-            )
-        elif not domain.is_finite and proof:
+        bound = None
+        if not domain.is_finite and readout == "real" and PROGRAM_FILE in files:
+            bound = _prove_bound(network, domain, files[PROGRAM_FILE], reference, options.timeout)
+        if bound is not None:
+            checks.append(bound)
+        elif not domain.is_finite and proof:  # the exact tree's per-region proof
             regions = int(evidence.get("regions") or 0)
             checks.append(
                 Check(

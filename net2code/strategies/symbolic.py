@@ -687,22 +687,10 @@ class SymbolicSearch:
                 "nodes": fallback.program.size if fallback.program else None,
             }
         stats["seconds"] = round(time.perf_counter() - start, 3)
-        proof = None
-        if bound is not None:
-            proof = (
-                f"max |network - program| over the whole box is {bound.max_abs_error:.6g}, "
-                f"reached at {_point(names, bound.where)}: {bound.network_regions} activation "
-                f"regions ({bound.method}), split into {bound.pieces} pieces on which both are "
-                "affine, each maximised exactly at its vertices or by LP"
-            )
         return Candidate(
-            self.name, program, exact=exact, stats=stats, proof=proof, accept=True,
+            self.name, program, exact=exact, stats=stats, accept=True,
             fallback=fallback,
         )  # fmt: skip
-
-
-def _point(names: tuple[str, ...], where: tuple[float, ...]) -> str:
-    return "(" + ", ".join(f"{n}={v:.4g}" for n, v in zip(names, where, strict=True)) + ")"
 
 
 def _sampled(
