@@ -95,7 +95,7 @@ class Formula:
     rms_error: float = field(default=0.0, compare=False)
     piecewise: bool = field(default=True, compare=False)
 
-    def to_dict(self, names: tuple[str, ...]) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         symbolic = to_sympy(self.expr)
         return {
             "complexity": self.complexity,
@@ -629,18 +629,18 @@ class SymbolicSearch:
                 break
             if chosen is not None:
                 break
-        stats["pareto_front"] = [f.to_dict(names) for f in pareto_front(fronts)]
+        stats["pareto_front"] = [f.to_dict() for f in pareto_front(fronts)]
+
+        def nothing(reason: str) -> Candidate:
+            stats.update(found=False, reason=reason, seconds=round(time.perf_counter() - start, 3))
+            return Candidate(self.name, None, exact=False, stats=stats)
+
         if chosen is None:
             best = min((f.max_abs_error for f in fronts), default=math.inf)
-            stats.update(
-                found=False,
-                reason=(
-                    f"no formula within {config.budget:.0%} of the output range "
-                    f"({allowed:.4g}); the closest was {best:.4g} away"
-                ),
-                seconds=round(time.perf_counter() - start, 3),
+            return nothing(
+                f"no formula within {config.budget:.0%} of the output range ({allowed:.4g}); "
+                f"the closest was {best:.4g} away"
             )
-            return Candidate(self.name, None, exact=False, stats=stats)
         fallback = None
         if white_box:  # the exact tree, kept beside the formula as the verified fallback
             from .tree import DecisionTree
@@ -652,15 +652,10 @@ class SymbolicSearch:
         exact = bound is not None and bound.max_abs_error <= tolerance(y_all)
         leaves = fallback.stats.get("leaves", math.inf) if fallback is not None else math.inf
         if not exact and leaves <= SMALL_TREE:
-            stats.update(
-                found=False,
-                reason=(
-                    f"{to_source(chosen.expr)} is within {chosen.max_abs_error:.4g} but not "
-                    f"exact, and the exact tree has only {leaves} leaves: the tree is kept"
-                ),
-                seconds=round(time.perf_counter() - start, 3),
+            return nothing(
+                f"{to_source(chosen.expr)} is within {chosen.max_abs_error:.4g} but not exact, "
+                f"and the exact tree has only {leaves} leaves: the tree is kept"
             )
-            return Candidate(self.name, None, exact=False, stats=stats)
         program = ExpressionProgram(chosen.expr, names, real=True)
         error: dict[str, Any] = {
             "kind": "proved" if bound is not None else "sampled",
