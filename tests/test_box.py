@@ -317,3 +317,24 @@ def test_verify_proves_the_bound_again_from_the_file(tmp_path: Path, cli) -> Non
         proc.returncode == 1
         and f"{recorded:.4g}" not in proc.stdout.split("network, bound")[1][:80]
     )
+
+
+def test_a_kink_away_from_zero_is_found_in_one_dimension() -> None:
+    """|x - 1/2|: the kink's place is fitted (abs(g - c)), snapped to 1/2, and proved."""
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(1, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 1)
+    )
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(1500):
+        x = torch.rand(512, 1) * 2 - 1
+        loss = ((model(x)[:, 0] - (x[:, 0] - 0.5).abs()) ** 2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    network = net2code.from_module(model, n_inputs=1, n_classes=1)
+    extraction = net2code.extract(network, "x:[-1,1]", analyses=False)
+    x = sympy.Symbol("x", real=True)
+    assert equivalent(to_sympy(extraction.program.expr), sympy.Abs(x - sympy.Rational(1, 2)))
+    error = extraction.to_dict()["error"]
+    assert error["kind"] == "proved" and error["max_abs_error"] < 0.05 * 1.5

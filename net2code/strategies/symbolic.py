@@ -56,7 +56,8 @@ PIECEWISE_UNARY = ("abs", "relu")
 CURVED_UNARY = ("square", "sqrt", "exp", "log", "sin", "cos", "tanh")
 PIECEWISE_BINARY = ("+", "-", "max", "min")
 CURVED_BINARY = ("*", "/")
-FITTED = ("sin", "cos", "tanh", "exp")
+FITTED = ("sin", "cos", "tanh", "exp")  # u(a*g + b), a and b fitted
+KINKED = ("abs", "relu")  # u(g - c) and u(c - g), the kink's place c fitted
 COMMUTATIVE = {"+", "*", "max", "min"}
 MAX_VALUE = 1e4  # features beyond this on the box (exp(exp(x)), 1/x near 0) are dropped
 SMALL_TREE = 8  # leaves: an exact tree this small is readable, and beats an inexact formula
@@ -76,6 +77,7 @@ class SymbolicConfig:
     shortlist: int = 40  # first features tried in forward selection
     fitted_inner: int = 12  # small features g tried inside u(a*g + b)
     max_denominator: int = 12
+    max_complexity: int = 15  # a bigger curved formula (sampled bound) is never the program
     seed: int = 0
 
 
@@ -363,25 +365,35 @@ def fitted_features(
     y: np.ndarray,
     inner: list[_Feature],
     *,
+    ops: tuple[str, ...] = FITTED,
     keep: int = 48,
     deadline: float = float("inf"),
 ) -> list[_Feature]:
-    """u(a*g + b) with a, b fitted by least squares (the outer c0 + c1*u solved exactly)."""
+    """u(a*g + b) with a, b fitted by least squares (the outer c0 + c1*u solved exactly); for
+    the kinked abs and relu, a is +1 or -1 and only the kink's place b is fitted."""
     from scipy.optimize import least_squares
 
     found: list[tuple[float, _Feature]] = []
     yc = y - y.mean()
     for feature in inner:
         g = feature.values
-        for op in FITTED:
+        for op in ops:
             best: tuple[float, Any] = (math.inf, None)
-            for a0 in (1.0, 3.0):
+            if op in KINKED:
+                starts = [
+                    (a, -b) for a in (1.0, -1.0) for b in np.quantile(a * g, (0.25, 0.5, 0.75))
+                ]
+            else:
+                starts = [(1.0, 0.0), (3.0, 0.0)]
+            for a0, b0 in starts:
                 if time.perf_counter() > deadline:
                     break
 
-                def residual(params: np.ndarray, g: np.ndarray = g, op: str = op) -> np.ndarray:
-                    with np.errstate(all="ignore"):
-                        u = getattr(np, op)(params[0] * g + params[1])
+                def residual(
+                    params: np.ndarray, g: np.ndarray = g, op: str = op, a0: float = a0
+                ) -> np.ndarray:
+                    a, b = (a0, params[0]) if op in KINKED else (params[0], params[1])
+                    u = _apply(op, a * g + b)
                     if not np.all(np.isfinite(u)) or np.abs(u).max() > MAX_VALUE:
                         return np.full(len(y), 1e3)
                     centred = u - u.mean()  # y ~ c0 + c1 u, solved in closed form
@@ -389,24 +401,29 @@ def fitted_features(
                     slope = float(centred @ yc) / spread if spread > 1e-12 else 0.0
                     return slope * centred - yc
 
-                result = least_squares(residual, x0=[a0, 0.0], method="lm", max_nfev=200)
+                x0 = [b0] if op in KINKED else [a0, b0]
+                result = least_squares(residual, x0=x0, method="lm", max_nfev=200)
                 fit = float(np.mean(result.fun**2))
                 if fit < best[0]:
-                    best = (fit, result.x)
+                    best = (fit, (a0, result.x[0]) if op in KINKED else tuple(result.x))
             if best[1] is not None:  # the best start for this (u, g)
                 found.append((best[0], _fitted(op, feature, best[1], y)))
     found.sort(key=lambda item: item[0])
     return [feature for _, feature in found[:keep] if feature is not None]
 
 
-def _fitted(op: str, feature: _Feature, params: np.ndarray, y: np.ndarray) -> Any:
+def _apply(op: str, values: np.ndarray) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        return np.maximum(values, 0.0) if op == "relu" else getattr(np, op)(values)
+
+
+def _fitted(op: str, feature: _Feature, params: tuple[float, float], y: np.ndarray) -> Any:
     """The fitted u(a*g + b) with a and b snapped to simple values where that costs (almost)
     nothing in fit."""
     a, b = float(params[0]), float(params[1])
 
     def rss(a: float, b: float) -> float:
-        with np.errstate(all="ignore"):
-            u = getattr(np, op)(a * feature.values + b)
+        u = _apply(op, a * feature.values + b)
         if not np.all(np.isfinite(u)):
             return math.inf
         design = np.stack([np.ones_like(u), u], axis=1)
@@ -415,23 +432,25 @@ def _fitted(op: str, feature: _Feature, params: np.ndarray, y: np.ndarray) -> An
 
     base = rss(a, b)
     slack = 1e-6 * float(np.var(y)) + 0.01 * base
-    nice_a = nice_constant(a, 0.03 * abs(a) + 1e-9, pi=True) or _rounded(a)
-    nice_b = nice_constant(b, 0.03, pi=True) or _rounded(b)
+    periodic = op not in KINKED  # pi belongs inside sin(pi * x), not in a kink's place
+    nice_a = nice_constant(a, 0.03 * abs(a) + 1e-9, pi=periodic) or _rounded(a)
+    nice_b = nice_constant(b, 0.03, pi=periodic) or _rounded(b)
     a_expr, b_expr = _rounded(a), _rounded(b)
     for pair in ((nice_a, nice_b), (nice_a, _rounded(b)), (_rounded(a), nice_b)):
-        values = [float(evaluate_expr(c, {})) for c in pair]
-        if rss(*values) <= base + slack:  # both snapped together first: cos(2*y), not 2.04
+        snapped = [float(evaluate_expr(c, {})) for c in pair]
+        if rss(*snapped) <= base + slack:  # both snapped together first: cos(2*y), not 2.04
             a_expr, b_expr = pair
             break
     a_value, b_value = (float(evaluate_expr(c, {})) for c in (a_expr, b_expr))
     inner: Expr = feature.expr if a_value == 1 else binary("*", a_expr, feature.expr)
-    if b_value != 0:
+    if a_value == -1 and b_value != 0:  # c - g
+        inner = binary("-", b_expr, feature.expr)
+    elif b_value != 0:
         inner = linear_combination([(const(1), inner)], b_expr)
-    with np.errstate(all="ignore"):
-        values = getattr(np, op)(a_value * feature.values + b_value)
+    values = _apply(op, a_value * feature.values + b_value)
     if not np.all(np.isfinite(values)):
         return None
-    return _Feature(call(op, inner), values)
+    return _Feature(_unary(op, inner), values)
 
 
 # ---------------------------------------------------------------------- models
@@ -523,20 +542,21 @@ def search_formulas(
         x, names, piecewise=piecewise, max_size=max_size, limit=config.max_features,
         seed=config.seed, deadline=deadline,
     )  # fmt: skip
-    if not piecewise:
-        inner = [f for f in features if size(f.expr) <= 3 and not uses_math(f.expr)]
-        inner = inner[: config.fitted_inner]
-        # Fitted against y, and against what a linear model in the inputs leaves of it (so
-        # that x + cos(2*y) finds cos(2*y)); the same feature found twice is kept once.
-        design = np.column_stack([np.ones(len(y)), x])
-        residual = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
-        fitted = []
-        for goal in (y, residual):
-            fitted += fitted_features(x, goal, inner, deadline=deadline)
-        unique: dict[bytes, _Feature] = {}
-        for f in sorted(fitted, key=lambda f: size(f.expr)):  # equal values: the smaller
-            unique.setdefault(np.round(f.values[:64], 9).tobytes(), f)
-        features = features + list(unique.values())
+    # Fitted features: kinked ones (abs(x - 1/2)) for the piecewise-linear search, curved ones
+    # (sin(pi * x)) otherwise; against y, and against what a linear model in the inputs
+    # leaves of it (so that x + cos(2*y) finds cos(2*y)). One feature found twice is kept once.
+    inner = [f for f in features if size(f.expr) <= 3 and not uses_math(f.expr)]
+    inner = inner[: config.fitted_inner]
+    design = np.column_stack([np.ones(len(y)), x])
+    residual = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
+    fitted = []
+    ops = KINKED if piecewise else FITTED
+    for goal in (y, residual):
+        fitted += fitted_features(x, goal, inner, ops=ops, deadline=deadline)
+    unique: dict[bytes, _Feature] = {}
+    for f in sorted(fitted, key=lambda f: size(f.expr)):  # equal values: the smaller
+        unique.setdefault(np.round(f.values[:64], 9).tobytes(), f)
+    features = features + list(unique.values())
     values = np.stack([f.values for f in features])  # (m, n)
     small = tuple(i for i, f in enumerate(features) if size(f.expr) <= 3)
     subsets = forward_selection(
@@ -612,6 +632,8 @@ class SymbolicSearch:
             for formula in sorted(front, key=lambda f: f.complexity):
                 if formula.max_abs_error > allowed:
                     continue
+                if not piecewise and formula.complexity > config.max_complexity:
+                    continue  # a big curved formula fitted to samples: more likely overfitted
                 if piecewise and behaviour.layers is not None:
                     lows, highs = behaviour.domain.bounds()
                     try:
