@@ -280,6 +280,8 @@ def error_summary(checks: Sequence[Check]) -> dict[str, Any] | None:
     if proved is None and sampled is None:
         return None
     base = sampled.details if sampled is not None else proved.details  # type: ignore[union-attr]
+    if "output_range" not in base:
+        return None
     output_range = base["output_range"]
     out: dict[str, Any] = {"output_range": output_range}
     if sampled is not None:

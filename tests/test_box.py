@@ -88,6 +88,24 @@ RELU_TARGETS = ("abs(x) + abs(y)", "max(x, y)", "min(x, y) + x/2", "relu(x - y)"
 TANH_TARGETS = ("x*y", "x**2 + y", "sin(pi x)/2")
 
 
+def fit_relu(n_inputs: int, width: int, target, steps: int, batch: int) -> nn.Module:
+    """A n_inputs-width-width-1 ReLU MLP fitted to target(x) on fresh uniform points of
+    [-1, 1]^n_inputs each step."""
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(n_inputs, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(),
+        nn.Linear(width, 1),
+    )  # fmt: skip
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(steps):
+        x = torch.rand(batch, n_inputs) * 2 - 1
+        loss = ((model(x)[:, 0] - target(x)) ** 2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model
+
+
 def equivalent(found: sympy.Expr, expected: sympy.Expr) -> bool:
     """sympy equality, through Piecewise for max, min and abs."""
     difference = (found - expected).rewrite(sympy.Piecewise)
@@ -238,17 +256,7 @@ def test_cli_large_network_caps_and_no_silent_empty_result(
 ) -> None:
     """2-32-32-1 on |x - y| + y/2: a formula and its bound; the exact tree over 100 KB is
     withheld unless --allow-large. A strategy that finds nothing says so, and --strict exits 1."""
-    torch.manual_seed(0)
-    model = nn.Sequential(
-        nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 1)
-    )
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(1000):
-        x = torch.rand(2048, 2) * 2 - 1
-        loss = ((model(x)[:, 0] - ((x[:, 0] - x[:, 1]).abs() + x[:, 1] / 2)) ** 2).mean()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    model = fit_relu(2, 32, lambda x: (x[:, 0] - x[:, 1]).abs() + x[:, 1] / 2, 1000, 2048)
     path = tmp_path / "net.pt2"
     batch = torch.export.Dim("batch")
     torch.export.save(
@@ -321,17 +329,7 @@ def test_verify_proves_the_bound_again_from_the_file(tmp_path: Path, cli) -> Non
 
 def test_a_kink_away_from_zero_is_found_in_one_dimension() -> None:
     """|x - 1/2|: the kink's place is fitted (abs(g - c)), snapped to 1/2, and proved."""
-    torch.manual_seed(0)
-    model = nn.Sequential(
-        nn.Linear(1, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 1)
-    )
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(1500):
-        x = torch.rand(512, 1) * 2 - 1
-        loss = ((model(x)[:, 0] - (x[:, 0] - 0.5).abs()) ** 2).mean()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    model = fit_relu(1, 16, lambda x: (x[:, 0] - 0.5).abs(), 1500, 512)
     network = net2code.from_module(model, n_inputs=1, n_classes=1)
     extraction = net2code.extract(network, "x:[-1,1]", analyses=False)
     x = sympy.Symbol("x", real=True)
