@@ -20,6 +20,7 @@ import hashlib
 import itertools
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +47,16 @@ class Space:
             raise ConfigError(f"boolean space k={self.k} must be 1..6 bits")
         if self.kind == "modular" and not 2 <= self.p <= 97:
             raise ConfigError(f"modular space p={self.p} must be 2..97")
+
+    @classmethod
+    def from_dict(cls, fields: dict[str, Any]) -> Space:
+        """The space `dataclasses.asdict` wrote (JSON turns its tuple into a list)."""
+        return cls(
+            kind=str(fields["kind"]),
+            k=int(fields.get("k", 4)),
+            p=int(fields.get("p", 23)),
+            constants=tuple(int(c) for c in fields.get("constants", (1, 2, 3))),
+        )
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -204,6 +215,70 @@ def random_expr(space: Space, target: int, rng: np.random.Generator) -> Expr:
     return binary("^" if op == "xor" else op, a, b)
 
 
+def ordered(expr: Expr) -> Expr:
+    """The operands of commutative operators (and, or, xor, +, *) in token order, so that a
+    program has one spelling wherever a swap is all that tells two spellings apart."""
+    kind = expr[0]
+    if kind in ("var", "const"):
+        return expr
+    kids = [ordered(child) for child in expr[2:]]
+    if kind in ("and", "or") or (kind == "bin" and expr[1] in ("^", "+", "*")):
+        kids.sort(key=lambda child: to_prefix(child))
+    return (kind, expr[1], *kids)
+
+
+def rename(expr: Expr, names: dict[str, str]) -> Expr:
+    """The expression with each input renamed by `names`."""
+    if expr[0] == "var":
+        return var(names[expr[1]])
+    if expr[0] == "const":
+        return expr
+    return (expr[0], expr[1], *(rename(child, names) for child in expr[2:]))
+
+
+def shrink(expr: Expr, space: Space) -> Expr:
+    """A smaller program with the same table, by semantic pruning: replace a node by one of
+    its operands or theirs (`not not x` is x), or by a leaf, wherever the whole program's
+    table stays the same; repeat until no replacement is left. The result is locally minimal,
+    not always the smallest."""
+    table = space.table(expr)
+    leaves = [_leaf_expr(space, token) for token in space.leaves]
+
+    def paths(e: Expr, at: tuple[int, ...] = ()) -> list[tuple[tuple[int, ...], Expr]]:
+        out = [(at, e)]
+        for i, child in enumerate(e[2:] if e[0] not in ("var", "const") else ()):
+            out += paths(child, (*at, i))
+        return out
+
+    def put(e: Expr, at: tuple[int, ...], new: Expr) -> Expr:
+        if not at:
+            return new
+        kids = list(e[2:])
+        kids[at[0]] = put(kids[at[0]], at[1:], new)
+        return (e[0], e[1], *kids)
+
+    changed = True
+    while changed:
+        changed = False
+        for at, node in paths(expr):  # top-down: the biggest cuts first
+            kids = [] if node[0] in ("var", "const") else list(node[2:])
+            grandkids = [g for kid in kids if kid[0] not in ("var", "const") for g in kid[2:]]
+            for new in [*kids, *grandkids, *leaves]:
+                if size(new) >= size(node):
+                    continue
+                candidate = put(expr, at, new)
+                if np.array_equal(space.table(candidate), table):
+                    expr, changed = candidate, True
+                    break
+            if changed:
+                break
+    return ordered(expr)
+
+
+def _leaf_expr(space: Space, token: str) -> Expr:
+    return var(token) if token in space.names else const(int(token))
+
+
 def _leaf(space: Space, rng: np.random.Generator) -> Expr:
     token = space.leaves[int(rng.integers(len(space.leaves)))]
     return var(token) if token in space.names else const(int(token))
@@ -216,25 +291,41 @@ def sample_programs(
     sizes: tuple[int, int] = (1, 15),
     seed: int = 0,
     max_draws: int | None = None,
+    draw_sizes: tuple[int, int] | None = None,
+    shrunk: bool = True,
 ) -> list[SampledProgram]:
-    """Up to `n` programs with distinct semantics, sizes drawn uniformly from `sizes` (node
-    counts, inclusive); each semantics keeps the smallest expression drawn for it. Constant
-    programs are left out (no network needs decompiling to say "always 1")."""
+    """Up to `n` programs with distinct semantics and `sizes` nodes (inclusive). Each draw is
+    a random tree of a size uniform in `draw_sizes` (default: `sizes`), `shrink`-ed (unless
+    `shrunk` is False) and kept when its size is in `sizes`; each semantics keeps the smallest
+    expression drawn for it (ties: the first in token order), with commutative operands
+    `ordered`. Constant programs are left out (no network needs decompiling to say "always
+    1"). Shrinking makes the programs locally minimal, so that a semantics has few spellings
+    and the decoder a consistent target."""
     low, high = sizes
     if not 1 <= low <= high:
         raise ConfigError(f"program sizes {low}..{high} must satisfy 1 <= low <= high")
+    draw_low, draw_high = draw_sizes or sizes
+    if not 1 <= draw_low <= draw_high:
+        raise ConfigError(f"draw sizes {draw_low}..{draw_high} must satisfy 1 <= low <= high")
     rng = np.random.default_rng(seed)
     best: dict[str, tuple[int, Expr]] = {}
     draws = max_draws if max_draws is not None else 50 * n
     for _ in range(draws):
         if len(best) >= n:
             break
-        expr = random_expr(space, int(rng.integers(low, high + 1)), rng)
+        expr = ordered(random_expr(space, int(rng.integers(draw_low, draw_high + 1)), rng))
         table = space.table(expr)
         if np.all(table == table[0]):
             continue
+        if shrunk:
+            expr = shrink(expr, space)
+        if not low <= size(expr) <= high:
+            continue
         key = space.key(table)
-        if key not in best or size(expr) < best[key][0]:
+        if key not in best or (size(expr), to_prefix(expr)) < (
+            best[key][0],
+            to_prefix(best[key][1]),
+        ):
             best[key] = (size(expr), expr)
     return [
         SampledProgram(tuple(to_prefix(expr)), s, key, split_of(key))

@@ -8,8 +8,10 @@ Every network is a 3-layer ReLU MLP `in -> width -> width -> out`:
   a net2code network it takes the tokens and one-hots them itself (`as_module`).
 
 All networks of a shard train at once as one batched model (a leading network dimension,
-`torch.baddbmm`), full batch on the whole domain, Adam. A network is kept as `matched` only when
-it reproduces its program on every point; the others are recorded with their accuracy.
+`torch.baddbmm`), full batch on the whole domain, Adam (or SGD). A network is kept as `matched`
+only when it reproduces its program on every point; the others are recorded with their
+accuracy (against the program). `flips` teaches each network a few wrong labels on purpose:
+imperfect networks, for robustness tests.
 
 Shards are built in parallel through joblib on all local cores; under
 `joblib.parallel_config(backend="dask")` (or "ray") the same call runs on a cluster.
@@ -42,12 +44,18 @@ class ZooConfig:
     steps: int = 600
     lr: float = 1e-2
     shard_size: int = 256  # networks per shard (one batched model each)
+    optimizer: str = "adam"  # or "sgd" (with momentum 0.9; robustness tests)
+    flips: int = 0  # points whose label each network is taught wrong (imperfect networks)
 
     def __post_init__(self) -> None:
         if not self.widths or min(self.widths) < 1:
             raise ConfigError(f"zoo widths {self.widths} must be positive")
         if self.steps < 1 or self.shard_size < 1:
             raise ConfigError(f"zoo steps={self.steps}, shard_size={self.shard_size} must be >= 1")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ConfigError(f"zoo optimizer {self.optimizer!r} is not adam or sgd")
+        if self.flips < 0:
+            raise ConfigError(f"zoo flips={self.flips} must be >= 0")
 
 
 def io_sizes(space: Space) -> tuple[int, int]:
@@ -84,7 +92,15 @@ def train_shard(
     n_in, n_out = io_sizes(space)
     x = torch.tensor(features(space))  # (points, n_in)
     tables = np.stack([space.table(from_prefix(program.prefix, space)) for program, _ in jobs])
-    targets = torch.tensor(tables)  # (n, points)
+    taught = tables.copy()  # (n, points): the program's table, with `flips` labels changed
+    flipped: list[list[int]] = []
+    for i, (program, seed) in enumerate(jobs):
+        rng = np.random.default_rng([seed, 7919, int(program.key, 16) % 2**32])
+        at = rng.choice(tables.shape[1], size=min(config.flips, tables.shape[1]), replace=False)
+        shift = 1 if space.kind == "boolean" else rng.integers(1, space.p, size=len(at))
+        taught[i, at] = (taught[i, at] + shift) % (2 if space.kind == "boolean" else space.p)
+        flipped.append(sorted(int(a) for a in at))
+    targets = torch.tensor(taught)  # (n, points)
     params = []
     for a, b in ((n_in, width), (width, width), (width, n_out)):
         weights = np.empty((n, a, b), dtype=np.float32)
@@ -95,7 +111,10 @@ def train_shard(
             torch.nn.Parameter(torch.tensor(weights)),
             torch.nn.Parameter(torch.zeros(n, 1, b)),
         ]
-    optimizer = torch.optim.Adam(params, lr=config.lr)
+    if config.optimizer == "adam":
+        optimizer: Any = torch.optim.Adam(params, lr=config.lr)
+    else:
+        optimizer = torch.optim.SGD(params, lr=10 * config.lr, momentum=0.9)
     start = time.perf_counter()
     for _ in range(config.steps):
         logits = _forward(params, x)  # (n, points, n_out)
@@ -112,7 +131,7 @@ def train_shard(
     with torch.no_grad():
         logits = _forward(params, x)
         predicted = (logits[..., 0] > 0).long() if space.kind == "boolean" else logits.argmax(-1)
-        accuracy = (predicted == targets).float().mean(dim=1).numpy()
+        accuracy = (predicted == torch.tensor(tables)).float().mean(dim=1).numpy()
     arrays = {
         name: p.detach().numpy().reshape(n, *p.shape[1:])
         for name, p in zip(LAYERS, params, strict=True)
@@ -129,6 +148,8 @@ def train_shard(
             "width": width,
             "seed": seed,
             "steps": config.steps,
+            "optimizer": config.optimizer,
+            "flipped": flipped[i],
             "accuracy": float(accuracy[i]),
             "matched": bool(accuracy[i] == 1.0),
             "seconds_per_shard": round(seconds, 3),
@@ -157,9 +178,11 @@ def build_zoo(
     *,
     jobs: int = -1,
     progress: bool = False,
+    sampler: dict[str, Any] | None = None,
 ) -> Path:
     """Train the zoo into `folder`: shards/NNNNN.safetensors and manifest.jsonl, where each
-    row names its shard and index. Shards run in parallel under joblib."""
+    row names its shard and index. Shards run in parallel under joblib. `sampler` (how the
+    programs were drawn) is recorded in zoo.json, so the programs can be drawn again."""
     from joblib import Parallel, delayed
     from safetensors.numpy import save_file
 
@@ -174,9 +197,13 @@ def build_zoo(
         for width in config.widths
         for i in range(0, len(programs), per_shard)
     ]
-    results = Parallel(n_jobs=jobs)(
+    results = Parallel(n_jobs=jobs, return_as="generator")(
         delayed(train_shard)(space, chunk, width, config.seeds, config) for width, chunk in tasks
     )
+    if progress:
+        from tqdm import tqdm
+
+        results = tqdm(results, total=len(tasks), desc="zoo shards", unit="shard")
     folder = Path(folder)
     with staged_dir(folder) as tmp:
         (tmp / "shards").mkdir()
@@ -187,7 +214,12 @@ def build_zoo(
             for index, row in enumerate(rows):
                 lines.append(json.dumps({**row, "shard": name, "index": index}))
         atomic_write_text(tmp / MANIFEST, "\n".join(lines) + "\n")
-        summary = {"space": asdict(space), "config": asdict(config), "networks": len(lines)}
+        summary = {
+            "space": asdict(space),
+            "config": asdict(config),
+            "sampler": sampler,
+            "networks": len(lines),
+        }
         atomic_write_text(tmp / "zoo.json", json.dumps(summary, indent=1) + "\n")
     return folder
 
@@ -212,6 +244,14 @@ def as_module(space: Space, weights: dict[str, np.ndarray]) -> Any:
     tokens (a, b) in for the modular one."""
     import torch
     from torch import nn
+
+    if space.kind == "boolean":  # a plain Sequential: white-box strategies see its layers
+        linear = [nn.Linear(*weights[f"w{i}"].shape) for i in (1, 2, 3)]
+        with torch.no_grad():
+            for i, layer in enumerate(linear, 1):
+                layer.weight.copy_(torch.tensor(weights[f"w{i}"]).T)
+                layer.bias.copy_(torch.tensor(weights[f"b{i}"]))
+        return nn.Sequential(linear[0], nn.ReLU(), linear[1], nn.ReLU(), linear[2])
 
     class ZooMLP(nn.Module):
         def __init__(self) -> None:
