@@ -1,0 +1,133 @@
+"""Measuring a meta-model on a zoo: exact match and functional equivalence of its top-1
+proposal, and how often a verified program is among `beam` proposals.
+
+Here "verified" is the strategy's own test: the proposal's table equals the network's outputs
+on every point of the domain (for a boolean space, 2^k points). The network is the oracle,
+never the manifest's program.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...errors import ConfigError
+from .model import MetaModel, as_tensors
+from .programs import Space, from_prefix
+from .zoo import LAYERS, features, load_network, read_manifest
+
+
+def network_outputs(space: Space, weights: dict[str, np.ndarray]) -> np.ndarray:
+    """What the network says on every point of the space.  # (n_points,) int64"""
+    h = features(space).astype(np.float64)
+    for i in range(1, 4):
+        h = h @ weights[f"w{i}"] + weights[f"b{i}"]
+        if i < 3:
+            h = np.maximum(h, 0)
+    if space.kind == "boolean":
+        return (h[:, 0] > 0).astype(np.int64)
+    return h.argmax(-1).astype(np.int64)
+
+
+def table_of(space: Space, tokens: Sequence[str]) -> np.ndarray:
+    return space.table(from_prefix(list(tokens), space))
+
+
+def evaluate_zoo(
+    model: MetaModel,
+    folder: Path | str,
+    *,
+    beams: Sequence[int] = (1, 8, 64),
+    limit: int | None = None,
+    progress: bool = False,
+) -> list[dict[str, Any]]:
+    """One row per network of the zoo (all its splits): its program and size, whether it
+    matched its program, the greedy proposal, exact / functional at top-1, and for each beam
+    width the rank of the first proposal that agrees with the network everywhere (None: none
+    did), the best agreement, and the seconds."""
+    rows = read_manifest(folder)[:limit]
+    space = model.space
+    if rows and rows[0]["space"] != space.spec:
+        raise ConfigError(f"zoo {folder} holds {rows[0]['space']}; the model reads {space.spec}")
+    out = []
+    iterator: Any = rows
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(rows, desc="decompile", unit="net")
+    for row in iterator:
+        weights = load_network(folder, row)
+        truth = network_outputs(space, weights)
+        program_table = table_of(space, row["program"].split())
+        tensors = as_tensors({name: weights[name] for name in LAYERS})
+        start = time.perf_counter()
+        greedy = model.greedy(tensors)[0]
+        result: dict[str, Any] = {
+            "program": row["program"],
+            "size": row["size"],
+            "width": row["width"],
+            "seed": row["seed"],
+            "optimizer": row.get("optimizer", "adam"),
+            "flipped": row.get("flipped", []),
+            "matched": row["matched"],
+            "network_agrees_with_program": float(np.mean(truth == program_table)),
+            "top1": " ".join(greedy),
+            "exact_top1": " ".join(greedy) == row["program"],
+            "functional_top1": bool(np.array_equal(table_of(space, greedy), program_table)),
+            "greedy_seconds": round(time.perf_counter() - start, 4),
+        }
+        for beam in beams:
+            start = time.perf_counter()
+            proposals = [greedy] if beam == 1 else [t for t, _ in model.propose(tensors, beam)]
+            rank, best, best_tokens = None, 0.0, None
+            for i, tokens in enumerate(proposals, 1):
+                agreement = float(np.mean(table_of(space, tokens) == truth))
+                if agreement > best:
+                    best, best_tokens = agreement, tokens
+                if agreement == 1.0:
+                    rank = i
+                    break
+            result[f"beam{beam}"] = {
+                "verified_rank": rank,
+                "best_agreement": best,
+                "best_is_program": best_tokens is not None
+                and bool(np.array_equal(table_of(space, best_tokens), program_table)),
+                "seconds": round(time.perf_counter() - start, 4),
+            }
+        out.append(result)
+    return out
+
+
+def summarise(rows: Sequence[dict[str, Any]], beams: Sequence[int] = (1, 8, 64)) -> dict[str, Any]:
+    """Rates over matched networks: exact and functional top-1, verified at each beam."""
+    matched = [r for r in rows if r["matched"]]
+    n = len(matched)
+    summary: dict[str, Any] = {"networks": len(rows), "matched": n}
+    if not n:
+        return summary
+    summary["exact_top1"] = sum(r["exact_top1"] for r in matched) / n
+    summary["functional_top1"] = sum(r["functional_top1"] for r in matched) / n
+    for beam in beams:
+        summary[f"verified_beam{beam}"] = (
+            sum(r[f"beam{beam}"]["verified_rank"] is not None for r in matched) / n
+        )
+    return summary
+
+
+def by_size(
+    rows: Sequence[dict[str, Any]], edges: Sequence[tuple[int, int]], beams: Sequence[int]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "sizes": f"{low}-{high}",
+            **summarise([r for r in rows if low <= r["size"] <= high], beams),
+        }
+        for low, high in edges
+    ]
+
+
+__all__ = ["by_size", "evaluate_zoo", "network_outputs", "summarise"]

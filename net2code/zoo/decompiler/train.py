@@ -1,0 +1,296 @@
+"""Training the meta-model on a zoo: teacher-forced next-token cross-entropy on the prefix
+tokens of each network's program, over the zoo's matched networks of the train split.
+
+Renaming a boolean network's inputs (permuting the rows of its first layer) renames the
+variables of its program: each batch is shown under one of the k! renamings, which multiplies
+the distinct (function, program) pairs by up to 24 at no cost in networks.
+
+Networks of one width share a batch (no padding). Training stops at `steps` or `minutes`,
+whichever comes first, and records what it did (seed, versions, device, zoo, losses, exact
+match on the validation split) in the saved model's metadata.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ...errors import ConfigError
+from .model import BOS, PAD, MetaModel, ModelConfig, vocabulary
+from .programs import Space, from_prefix, ordered, rename, to_prefix
+from .zoo import LAYERS, read_manifest
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How long and how hard to train."""
+
+    steps: int = 20_000
+    minutes: float = 30.0  # wall-clock cap; the shipped model keeps to 30 minutes on 2 cores
+    batch: int = 128
+    lr: float = 1e-3
+    warmup: int = 300
+    seed: int = 0
+    threads: int = 2
+    validate_every: int = 1000
+    device: str = "cpu"  # "cuda" for a bigger run on a GPU; the shipped model is CPU-trained
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.batch < 1 or self.minutes <= 0:
+            raise ConfigError(
+                f"steps={self.steps}, batch={self.batch}, minutes={self.minutes} must be positive"
+            )
+
+
+@dataclass
+class Split:
+    """The networks of one split, grouped by width: weights and token targets."""
+
+    weights: dict[int, dict[str, torch.Tensor]]  # width -> name -> (n, ...)
+    targets: dict[int, torch.Tensor]  # width -> (n, max_length) token ids, PAD after the end
+    rows: dict[int, list[dict[str, Any]]]
+    variants: dict[int, torch.Tensor] | None = None  # the targets under input renamings
+
+    @property
+    def size(self) -> int:
+        return sum(len(t) for t in self.targets.values())
+
+
+def load_split(
+    folders: Sequence[Path | str],
+    space: Space,
+    split: str | None,
+    max_length: int,
+    *,
+    matched_only: bool = True,
+) -> Split:
+    """Every network of `split` (None: all) in the zoo folders whose program fits
+    `max_length` tokens; only matched ones unless `matched_only` is False."""
+    from safetensors.numpy import load_file
+
+    index = {token: i for i, token in enumerate(vocabulary(space))}
+    by_width: dict[int, dict[str, list[np.ndarray]]] = {}
+    targets: dict[int, list[list[int]]] = {}
+    rows: dict[int, list[dict[str, Any]]] = {}
+    for folder in folders:
+        manifest = read_manifest(folder)
+        shards: dict[str, list[dict[str, Any]]] = {}
+        for row in manifest:
+            if row["space"] != space.spec:
+                raise ConfigError(f"zoo {folder} holds {row['space']}, not {space.spec}")
+            tokens = row["program"].split()
+            wanted = (split is None or row["split"] == split) and len(tokens) <= max_length
+            if wanted and (row["matched"] or not matched_only):
+                shards.setdefault(row["shard"], []).append(row)
+        for shard, chosen in shards.items():
+            arrays = load_file(str(Path(folder) / shard))
+            at = [row["index"] for row in chosen]
+            width = int(chosen[0]["width"])
+            group = by_width.setdefault(width, {name: [] for name in LAYERS})
+            for name in LAYERS:
+                group[name].append(arrays[name][at])
+            for row in chosen:
+                ids = [index[token] for token in row["program"].split()]
+                targets.setdefault(width, []).append(ids + [PAD] * (max_length - len(ids)))
+                rows.setdefault(width, []).append({**row, "zoo": str(folder)})
+    return Split(
+        {
+            w: {name: torch.tensor(np.concatenate(parts)) for name, parts in group.items()}
+            for w, group in by_width.items()
+        },
+        {w: torch.tensor(t) for w, t in targets.items()},
+        rows,
+    )
+
+
+def input_permutations(space: Space, limit: int = 24, seed: int = 0) -> list[tuple[int, ...]]:
+    """Renamings of the inputs to train on: all k! of them when there are at most `limit`, else
+    the identity and `limit - 1` drawn at random. Only a boolean space's inputs are
+    interchangeable this way (a modular space's a and b feed different one-hot blocks)."""
+    if space.kind != "boolean":
+        return [tuple(range(len(space.names)))]
+    every = list(itertools.permutations(range(space.k)))
+    if len(every) <= limit:
+        return every
+    rng = np.random.default_rng(seed)
+    return [every[0], *(every[i] for i in rng.choice(len(every) - 1, limit - 1, replace=False) + 1)]
+
+
+def renamed(tokens: Sequence[str], sigma: Sequence[int], space: Space) -> list[str]:
+    """The program of the network whose input i is the original's input sigma[i]: each x(i+1)
+    becomes x(sigma[i]+1), then commutative operands are put back in token order."""
+    names = {f"x{i + 1}": f"x{sigma[i] + 1}" for i in range(len(sigma))}
+    return to_prefix(ordered(rename(from_prefix(list(tokens), space), names)))
+
+
+def augment(split: Split, space: Space, perms: Sequence[tuple[int, ...]], max_length: int) -> None:
+    """Add `split.variants`: every program's tokens under each input renaming.
+    # width -> (n_perms, n, max_length) uint8"""
+    index = {token: i for i, token in enumerate(vocabulary(space))}
+    cache: dict[str, list[list[int]]] = {}
+    split.variants = {}
+    for width, rows in split.rows.items():
+        out = np.full((len(perms), len(rows), max_length), PAD, dtype=np.uint8)
+        for n, row in enumerate(rows):
+            program = row["program"]
+            if program not in cache:
+                cache[program] = [
+                    [index[t] for t in renamed(program.split(), sigma, space)] for sigma in perms
+                ]
+            for r, ids in enumerate(cache[program]):
+                out[r, n, : len(ids)] = ids
+        split.variants[width] = torch.tensor(out)
+
+
+def batch_of(split: Split, width: int, at: torch.Tensor) -> dict[str, torch.Tensor]:
+    return {name: tensor[at] for name, tensor in split.weights[width].items()}
+
+
+def loss_of(model: MetaModel, weights: dict[str, torch.Tensor], target: torch.Tensor) -> Any:
+    """Mean next-token cross-entropy.  # target (batch, max_length)"""
+    longest = int((target != PAD).sum(1).max())
+    target = target[:, :longest]  # no step is spent on padding only
+    memory = model.encode(weights)
+    inputs = torch.cat([torch.full((len(target), 1), BOS, device=target.device), target[:, :-1]], 1)
+    logits = model.decode(memory, inputs)  # (batch, max_length, vocab)
+    return torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=PAD
+    )
+
+
+def exact_rate(model: MetaModel, split: Split, limit: int = 512) -> float:
+    """Share of (up to `limit`) networks whose greedy program is token-for-token theirs."""
+    hits = total = 0
+    for width, target in split.targets.items():
+        at = torch.arange(min(len(target), limit), device=target.device)
+        found = model.greedy(batch_of(split, width, at))
+        for row, tokens in zip(split.rows[width][: len(at)], found, strict=True):
+            hits += " ".join(tokens) == row["program"]
+            total += 1
+    return hits / max(total, 1)
+
+
+def _recipe(folder: Path | str) -> dict[str, Any]:
+    """How a zoo was made (zoo.json without its counts), so its programs can be drawn again."""
+    import json
+
+    path = Path(folder) / "zoo.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def train(
+    folders: Sequence[Path | str],
+    space: Space,
+    model_config: ModelConfig | None = None,
+    config: TrainConfig | None = None,
+    *,
+    progress: bool = False,
+    log: Any = None,
+) -> tuple[MetaModel, dict[str, Any]]:
+    """Train a meta-model on the zoo folders' train split. Returns the model and its
+    training record (stored in the model file by `MetaModel.save`)."""
+    from ..._util import provenance
+
+    config = config or TrainConfig()
+    model_config = model_config or ModelConfig()
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(config.threads)
+    torch.set_flush_denormal(True)
+    data = load_split(folders, space, "train", model_config.max_length)
+    valid = load_split(folders, space, "validation", model_config.max_length)
+    if data.size == 0:
+        raise ConfigError(f"the zoo {', '.join(map(str, folders))} has no matched train networks")
+    perms = input_permutations(space, seed=config.seed)
+    augment(data, space, perms, model_config.max_length)
+    inverse = [torch.tensor(np.argsort(sigma), device=config.device) for sigma in perms]
+    model = MetaModel(space, model_config).to(config.device)
+    for split in (data, valid):
+        split.weights = {
+            w: {name: t.to(config.device) for name, t in group.items()}
+            for w, group in split.weights.items()
+        }
+        split.targets = {w: t.to(config.device) for w, t in split.targets.items()}
+    assert data.variants is not None
+    data.variants = {w: t.to(config.device) for w, t in data.variants.items()}
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01)
+
+    def rate(step: int) -> float:
+        if step < config.warmup:
+            return (step + 1) / config.warmup
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, step / config.steps)))
+
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, rate)
+    widths = sorted(data.targets)
+    share = np.array([len(data.targets[w]) for w in widths], dtype=float)
+    rng = np.random.default_rng(config.seed)
+    history: list[dict[str, float]] = []
+    start = time.perf_counter()
+    running = first = float("nan")
+    step = 0
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=config.steps, desc="meta-model", unit="step")
+    for step in range(config.steps):
+        if time.perf_counter() - start > 60 * config.minutes:
+            break
+        model.train()
+        width = widths[int(rng.choice(len(widths), p=share / share.sum()))]
+        at = torch.tensor(rng.integers(0, len(data.targets[width]), config.batch))
+        at = at.to(config.device)
+        r = int(rng.integers(len(perms)))  # one input renaming per batch
+        weights = batch_of(data, width, at)
+        weights["w1"] = weights["w1"][:, inverse[r]]  # input k is the original's sigma(k)
+        loss = loss_of(model, weights, data.variants[width][r][at].long())
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        value = loss.item()
+        first = value if step == 0 else first
+        running = value if math.isnan(running) else 0.98 * running + 0.02 * value
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{running:.3f}")
+        if (step + 1) % config.validate_every == 0 and valid.size:
+            point = {
+                "step": step + 1,
+                "minutes": round((time.perf_counter() - start) / 60, 2),
+                "train_loss": round(running, 4),
+                "validation_exact": round(exact_rate(model, valid, 256), 4),
+            }
+            history.append(point)
+            if log is not None:
+                log(point)
+    if bar is not None:
+        bar.close()
+    minutes = (time.perf_counter() - start) / 60
+    record = {
+        **provenance(config.seed),
+        "space": space.spec,
+        "zoo": [str(folder) for folder in folders],
+        "zoo_recipes": [_recipe(folder) for folder in folders],
+        "model_config": asdict(model.config),
+        "train_networks": data.size,
+        "validation_networks": valid.size,
+        "widths": widths,
+        "input_renamings": len(perms),
+        "train_config": asdict(config),
+        "steps_run": step + 1,
+        "minutes": round(minutes, 2),
+        "initial_train_loss": round(first, 4),
+        "final_train_loss": round(running, 4),
+        "validation_exact": round(exact_rate(model, valid), 4) if valid.size else None,
+        "history": history,
+    }
+    return model.cpu(), record
