@@ -110,3 +110,25 @@ class Timer:
             yield
         finally:
             self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - start, 4)
+
+
+def joblib_backend(backend: str, scheduler: str | None = None) -> Any:
+    """Make joblib's `backend` usable: register ray, or start (or connect to) a dask client,
+    which the caller closes. None for the local backends."""
+    from .errors import ConfigError
+
+    if backend == "ray":
+        try:
+            from ray.util.joblib import register_ray
+        except ImportError:
+            raise ConfigError("the ray backend needs ray: pip install 'ray[default]'") from None
+        register_ray()
+    if backend == "dask":
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise ConfigError(
+                "the dask backend needs dask: pip install 'dask[distributed]'"
+            ) from None
+        return Client(scheduler) if scheduler else Client(processes=True)
+    return None

@@ -62,6 +62,12 @@ train_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None, help="Train a network on a built-in task."
 )
 app.add_typer(train_app, name="train", rich_help_panel=ZOO)
+decompiler_app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="The learned decompiler: build a network zoo, train the meta-model on it.",
+)
+app.add_typer(decompiler_app, name="decompiler", rich_help_panel=ZOO)
 
 # Options shared by several commands, declared once.
 Output = Annotated[Path, typer.Option("-o", "--output", help="Folder to write.")]
@@ -148,6 +154,13 @@ def extract(
         bool,
         typer.Option("--allow-large", help="Write emitted programs over 100 KB too."),
     ] = False,
+    beam: Annotated[
+        int | None, typer.Option(help="--strategy learned: proposals to check (default 64).")
+    ] = None,
+    decompiler: Annotated[
+        Path | None,
+        typer.Option(help="--strategy learned: a meta-model .safetensors (default: shipped)."),
+    ] = None,
     output: MaybeOutput = None,
     timeout: Timeout = 120.0,
     seed: Seed = 0,
@@ -167,11 +180,19 @@ def extract(
         raise Net2CodeError(f"--timeout {timeout} must be > 0 seconds")
     for name in strategy or ():
         family_of(name)  # unknown names fail before the network is loaded
+    chosen: list[Any] | None = list(strategy) if strategy else None
+    if beam is not None or decompiler is not None:
+        if not chosen or "learned" not in chosen:
+            raise Net2CodeError("--beam and --decompiler are options of --strategy learned")
+        from .strategies.learned import DEFAULT_BEAM, LearnedDecompiler
+
+        learned = LearnedDecompiler(beam=beam or DEFAULT_BEAM, model=decompiler)
+        chosen = [learned if name == "learned" else name for name in chosen]
     network = load(path, config)
     extraction = run_extract(
         network,
         domain,
-        strategies=strategy,
+        strategies=chosen,
         timeout=timeout,
         truth=truth,
         sizes=_ints("--sizes", sizes) if sizes else None,
@@ -840,6 +861,131 @@ def evaluate(
     result = evaluate_run(path, config, progress=not no_progress)
     typer.echo(render_eval(result).rstrip())
     typer.echo(f"-> {path}/eval.json, {path}/eval.md")
+
+
+# ------------------------------------------------------------------- learned decompiler
+def _space(text: str) -> Any:
+    from .zoo.decompiler.programs import Space
+
+    kind, _, number = text.partition(":")
+    if kind not in ("boolean", "modular") or not number.isdigit():
+        raise Net2CodeError(f"--space {text!r} must be boolean:K or modular:P, e.g. boolean:4")
+    return Space(kind, k=int(number)) if kind == "boolean" else Space(kind, p=int(number))
+
+
+@decompiler_app.command("zoo")
+def decompiler_zoo(
+    output: Output,
+    space: Annotated[str, typer.Option(help="boolean:K (K bits) or modular:P.")] = "boolean:4",
+    programs: Annotated[int, typer.Option(help="Programs to sample (one per semantics).")] = 20_000,
+    sizes: Annotated[str, typer.Option(help="Program sizes in nodes, low,high.")] = "1,25",
+    draw_sizes: Annotated[
+        str, typer.Option(help="Sizes of the random trees drawn (then shrunk), low,high.")
+    ] = "1,40",
+    widths: Annotated[str, typer.Option(help="Hidden widths, comma-separated.")] = "16,32",
+    seeds: Annotated[str, typer.Option(help="Network seeds, comma-separated.")] = "0,1",
+    steps: Annotated[int, typer.Option(help="Adam steps per network.")] = 600,
+    jobs: Annotated[int, typer.Option(help="Parallel workers (-1: every core).")] = -1,
+    backend: Annotated[
+        str, typer.Option(help="joblib backend: loky, threading, dask, ray.")
+    ] = "loky",
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
+    seed: Seed = 0,
+    no_progress: NoProgress = False,
+) -> None:
+    """Sample programs and train networks to imitate them -> shards/, manifest.jsonl."""
+    from joblib import parallel_config
+
+    from ._util import joblib_backend
+    from .zoo.decompiler.programs import sample_programs
+    from .zoo.decompiler.zoo import ZooConfig, build_zoo, read_manifest
+
+    chosen = _space(space)
+    bounds = _ints("--sizes", sizes)
+    if len(bounds) != 2:
+        raise Net2CodeError(f"--sizes {sizes!r} must be two numbers, low,high")
+    low, high = bounds
+    drawn = _ints("--draw-sizes", draw_sizes)
+    if len(drawn) != 2:
+        raise Net2CodeError(f"--draw-sizes {draw_sizes!r} must be two numbers, low,high")
+    config = ZooConfig(widths=_ints("--widths", widths), seeds=_ints("--seeds", seeds), steps=steps)
+    if programs < 1:
+        raise Net2CodeError(f"--programs {programs} must be at least 1")
+    sampled = sample_programs(
+        chosen, programs, sizes=(low, high), draw_sizes=(drawn[0], drawn[1]), seed=seed
+    )
+    client = joblib_backend(backend, scheduler)
+    try:
+        with parallel_config(backend=backend):
+            build_zoo(
+                chosen,
+                sampled,
+                output,
+                config,
+                jobs=jobs,
+                progress=not no_progress,
+                sampler={
+                    "programs": programs,
+                    "sizes": [low, high],
+                    "draw_sizes": list(drawn),
+                    "seed": seed,
+                },
+            )
+    finally:
+        if client is not None:
+            client.close()
+    rows = read_manifest(output)
+    matched = sum(row["matched"] for row in rows)
+    typer.echo(
+        f"{len(sampled):,} programs, {len(rows):,} networks ({matched:,} match their program "
+        f"everywhere) -> {output}"
+    )
+
+
+@decompiler_app.command("train")
+def decompiler_train(
+    zoo: Annotated[list[Path], typer.Option(help="A zoo folder (repeatable).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The .safetensors to write.")],
+    minutes: Annotated[float, typer.Option(help="Wall-clock limit.")] = 30.0,
+    steps: Annotated[int, typer.Option(help="Optimiser steps at most.")] = 20_000,
+    batch: Annotated[int, typer.Option(help="Networks per step.")] = 128,
+    d_model: Annotated[int, typer.Option(help="Width of the meta-model.")] = 128,
+    threads: Annotated[int, typer.Option(help="torch threads.")] = 2,
+    seed: Seed = 0,
+    no_progress: NoProgress = False,
+) -> None:
+    """Train the meta-model on zoo folders (their train split) -> one safetensors file."""
+    import json
+
+    from .zoo.decompiler.model import ModelConfig
+    from .zoo.decompiler.programs import Space
+    from .zoo.decompiler.train import TrainConfig, train
+
+    if output.suffix != ".safetensors":
+        raise Net2CodeError(f"--output {str(output)!r} must end in .safetensors")
+    summaries = []
+    for folder in zoo:
+        summary_file = folder / "zoo.json"
+        if not summary_file.is_file():
+            raise Net2CodeError(f"{summary_file} is missing: build it with `decompiler zoo`")
+        summaries.append(json.loads(summary_file.read_text())["space"])
+    if any(s != summaries[0] for s in summaries):
+        raise Net2CodeError("the zoo folders hold different program spaces")
+    model, record = train(
+        zoo,
+        Space.from_dict(summaries[0]),
+        ModelConfig(d_model=d_model),
+        TrainConfig(steps=steps, minutes=minutes, batch=batch, seed=seed, threads=threads),
+        progress=not no_progress,
+        log=None if no_progress else lambda point: typer.echo(f"\n{point}", err=True),
+    )
+    record["name"] = output.stem
+    model.save(output, record)
+    typer.echo(
+        f"{record['steps_run']:,} steps in {record['minutes']:.1f} min on "
+        f"{record['train_networks']:,} networks; validation exact match (greedy) "
+        f"{record['validation_exact']} -> {output}"
+    )
 
 
 def main() -> None:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 BOX_SAMPLES = 20_000  # points a box is observed on
 BOX_CHECK_POINTS = 100_000  # fresh points a box program is compared on
-DEFAULT_FINITE = ("boolean", "dsl", "tree")
+DEFAULT_FINITE = ("boolean", "learned", "dsl", "tree")
 DEFAULT_BOX = ("symbolic", "tree", "approx-tree")
 
 

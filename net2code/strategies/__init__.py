@@ -34,6 +34,7 @@ STRATEGIES: dict[str, tuple[str, str]] = {
     "by-count": ("iterated", "net2code.strategies.rules:ByCount"),
     "rule-table": ("iterated", "net2code.strategies.rules:RuleTableStrategy"),
     "scan": ("iterated", "net2code.strategies.scan:ScanStrategy"),
+    "learned": ("feed-forward", "net2code.strategies.learned:LearnedDecompiler"),
     "brent": ("bilinear", "net2code.strategies.brent:BrentRounding"),
 }
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..._util import atomic_write_json, atomic_write_text, provenance
+from ..._util import atomic_write_json, atomic_write_text, joblib_backend, provenance
 from ...errors import ConfigError
 
 BACKENDS = ("loky", "threading", "dask", "ray")
@@ -105,24 +105,6 @@ def convergence(accuracy: float, key_energy: float) -> str:
     return "yes"
 
 
-def _backend_setup(backend: str, scheduler: str | None) -> Any:
-    if backend == "ray":
-        try:
-            from ray.util.joblib import register_ray
-        except ImportError:
-            raise ConfigError("the ray backend needs ray: pip install 'ray[default]'") from None
-        register_ray()
-    if backend == "dask":
-        try:
-            from dask.distributed import Client
-        except ImportError:
-            raise ConfigError(
-                "the dask backend needs dask: pip install 'dask[distributed]'"
-            ) from None
-        return Client(scheduler) if scheduler else Client(processes=True)
-    return None
-
-
 def sweep(
     config: SweepConfig, output: Path | str, scheduler: str | None = None, progress: bool = True
 ) -> list[dict[str, Any]]:
@@ -130,7 +112,7 @@ def sweep(
     from joblib import Parallel, delayed, parallel_config
 
     output = Path(output)
-    client = _backend_setup(config.backend, scheduler)
+    client = joblib_backend(config.backend, scheduler)
     runs = config.runs()
     start = time.perf_counter()
     try:

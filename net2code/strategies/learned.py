@@ -1,0 +1,141 @@
+"""The `learned` strategy: a meta-model reads the network's weights and proposes programs by
+beam search; each proposal is checked against the network on every point of the domain, and
+the first that agrees everywhere wins (the pipeline then checks it again, as any candidate).
+
+The meta-model only proposes. A wrong proposal costs one table comparison and is never
+returned as exact. When no proposal agrees everywhere (an imperfect network, say), the one
+that agrees most is returned as inexact, with its agreement, so the result says so.
+
+It reads 3-layer ReLU MLPs (in -> width -> width -> out, any width) on k bit inputs with one
+logit (readout `bit`) or two (`argmax`), for which a meta-model is shipped in
+`net2code/zoo/decompiler/weights/` or given as a file.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..program import Expr, ExpressionProgram, evaluate
+from .base import Behaviour, Candidate
+
+SHIPPED = Path(__file__).resolve().parent.parent / "zoo" / "decompiler" / "weights"
+DEFAULT_BEAM = 64
+
+
+@cache
+def _load(path: str) -> tuple[Any, dict[str, Any]]:
+    from ..zoo.decompiler.model import load_model
+
+    return load_model(path)
+
+
+def shipped_models() -> list[Path]:
+    return sorted(SHIPPED.glob("*.safetensors"))
+
+
+class LearnedDecompiler:
+    """Propose with the meta-model (beam search), accept what the network confirms."""
+
+    name = "learned"
+
+    def __init__(self, beam: int = DEFAULT_BEAM, model: Path | str | None = None) -> None:
+        from ..errors import ConfigError
+
+        if beam < 1:
+            raise ConfigError(f"--beam {beam} must be at least 1")
+        if model is not None and not Path(model).is_file():
+            raise ConfigError(f"meta-model {str(model)!r} does not exist")
+        self.beam = beam
+        self.model_path = Path(model) if model is not None else None
+
+    def _model_for(self, k: int) -> tuple[Any, dict[str, Any]] | None:
+        paths = [self.model_path] if self.model_path else shipped_models()
+        for path in paths:
+            model, record = _load(str(path))
+            if model.space.kind == "boolean" and model.space.k == k:
+                return model, record
+        return None
+
+    def applicable(self, behaviour: Behaviour) -> str | None:
+        domain = behaviour.domain
+        layers = behaviour.layers
+        if domain is None or not domain.is_boolean:
+            return "reads networks on bit inputs only"
+        if layers is None or [layer.relu for layer in layers] != [True, True, False]:
+            return "reads 3-layer ReLU MLPs (in -> width -> width -> out) only"
+        if behaviour.readout not in ("bit", "argmax") or layers[-1].weight.shape[0] > 2:
+            return "reads networks with one logit (bit) or two (argmax)"
+        if self._model_for(len(behaviour.names)) is None:
+            where = self.model_path or SHIPPED
+            return f"no meta-model for {len(behaviour.names)} bit inputs in {where}"
+        return None
+
+    def weights(self, behaviour: Behaviour) -> dict[str, np.ndarray]:
+        """The network as the meta-model's layer arrays: w (in, out), b (out,); two argmax
+        logits become one (their difference decides the bit)."""
+        first, second, last = behaviour.layers or ()
+        w3, b3 = last.weight.T, last.bias  # (width, out), (out,)
+        if w3.shape[1] == 2:
+            w3, b3 = w3[:, 1:] - w3[:, :1], b3[1:] - b3[:1]
+        return {
+            "w1": first.weight.T,
+            "b1": first.bias,
+            "w2": second.weight.T,
+            "b2": second.bias,
+            "w3": w3,
+            "b3": b3,
+        }
+
+    def search(self, behaviour: Behaviour, *, timeout: float, progress: bool) -> Candidate:
+        from ..zoo.decompiler.model import as_tensors
+        from ..zoo.decompiler.programs import from_prefix, rename
+
+        start = time.perf_counter()
+        found = self._model_for(len(behaviour.names))
+        assert found is not None  # applicable() said so
+        model, record = found
+        space = model.space
+        proposals = model.propose(as_tensors(self.weights(behaviour)), beam=self.beam)
+        names = dict(zip(space.names, behaviour.names, strict=True))
+        env = {name: behaviour.inputs[:, i] for i, name in enumerate(behaviour.names)}
+        stats: dict[str, Any] = {
+            "beam": self.beam,
+            "proposals": len(proposals),
+            "meta_model": str(self.model_path) if self.model_path else record.get("name"),
+            "propose_seconds": round(time.perf_counter() - start, 3),
+        }
+        best: tuple[float, int, Expr] | None = None
+        checked = 0
+        for rank, (tokens, _) in enumerate(proposals, 1):
+            if time.perf_counter() - start > timeout:
+                stats["reason"] = f"timed out after {rank - 1} of {len(proposals)} proposals"
+                break
+            expr = rename(from_prefix(tokens, space), names)
+            values = np.broadcast_to(np.asarray(evaluate(expr, env)) != 0, behaviour.outputs.shape)
+            agreement = float(np.mean(values.astype(np.int64) == behaviour.outputs))
+            checked += 1
+            if best is None or agreement > best[0]:
+                best = (agreement, rank, expr)
+            if agreement == 1.0:
+                break
+        if best is None:
+            return Candidate(self.name, None, False, {**stats, "reason": "no proposal"})
+        agreement, rank, expr = best
+        stats |= {
+            "beam_rank": rank,
+            "candidates_checked": checked,
+            "best_agreement": agreement,
+            "seconds": round(time.perf_counter() - start, 3),
+        }
+        if agreement < 1.0:
+            stats["reason"] = (
+                f"no proposal of {len(proposals)} agrees everywhere; the best (rank {rank}) "
+                f"agrees on {agreement:.2%}"
+            )
+        program = ExpressionProgram(expr, tuple(behaviour.names))
+        return Candidate(self.name, program, agreement == 1.0, stats)
