@@ -186,7 +186,7 @@ def extract(
             raise Net2CodeError("--beam and --decompiler are options of --strategy learned")
         from .strategies.learned import DEFAULT_BEAM, LearnedDecompiler
 
-        learned = LearnedDecompiler(beam=beam or DEFAULT_BEAM, model=decompiler)
+        learned = LearnedDecompiler(beam=DEFAULT_BEAM if beam is None else beam, model=decompiler)
         chosen = [learned if name == "learned" else name for name in chosen]
     network = load(path, config)
     extraction = run_extract(

@@ -167,12 +167,15 @@ def loss_of(model: MetaModel, weights: dict[str, torch.Tensor], target: torch.Te
 
 
 def exact_rate(model: MetaModel, split: Split, limit: int = 512) -> float:
-    """Share of (up to `limit`) networks whose greedy program is token-for-token theirs."""
+    """Share of networks whose greedy program is token-for-token theirs, over up to `limit`
+    networks per width spread evenly over the split (which is sorted by program size)."""
     hits = total = 0
     for width, target in split.targets.items():
-        at = torch.arange(min(len(target), limit), device=target.device)
+        at = torch.arange(0, len(target), max(1, len(target) // limit), device=target.device)
+        at = at[:limit]
         found = model.greedy(batch_of(split, width, at))
-        for row, tokens in zip(split.rows[width][: len(at)], found, strict=True):
+        rows = [split.rows[width][i] for i in at.tolist()]
+        for row, tokens in zip(rows, found, strict=True):
             hits += " ".join(tokens) == row["program"]
             total += 1
     return hits / max(total, 1)
