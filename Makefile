@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-thinking bench-sequences bench-pizza bench-matmul bench-box lint format clean
+.PHONY: demo test bench bench-thinking bench-sequences bench-pizza bench-matmul bench-box bench-decompiler decompiler-model lint format clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,15 @@ bench-matmul: $(STAMP)
 
 bench-box: $(STAMP)
 	$(BIN)/python benchmarks/box_bench.py --out docs/box
+
+bench-decompiler: $(STAMP)
+	$(BIN)/python benchmarks/decompiler_bench.py --out docs/decompiler
+
+# Retrain the shipped meta-model from scratch: a 20,000-program zoo, then 30 minutes of training.
+decompiler-model: $(STAMP)
+	$(BIN)/net2code decompiler zoo -o runs/decompiler/zoo
+	$(BIN)/net2code decompiler train --zoo runs/decompiler/zoo --minutes 30 --steps 7000 \
+		-o net2code/zoo/decompiler/weights/boolean4.safetensors
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

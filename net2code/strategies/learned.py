@@ -2,6 +2,11 @@
 beam search; each proposal is checked against the network on every point of the domain, and
 the first that agrees everywhere wins (the pipeline then checks it again, as any candidate).
 
+After the beam's proposals come the greedy programs of the network with its inputs renamed
+(each of the renamings the model trained with, one batched pass, renamed back): the same
+network seen 24 ways gives proposals the beam does not. `beam_rank` counts in that order;
+`found_by` says which.
+
 The meta-model only proposes. A wrong proposal costs one table comparison and is never
 returned as exact. When no proposal agrees everywhere (an imperfect network, say), the one
 that agrees most is returned as inexact, with its agreement, so the result says so.
@@ -43,7 +48,9 @@ class LearnedDecompiler:
 
     name = "learned"
 
-    def __init__(self, beam: int = DEFAULT_BEAM, model: Path | str | None = None) -> None:
+    def __init__(
+        self, beam: int = DEFAULT_BEAM, model: Path | str | None = None, renamings: bool = True
+    ) -> None:
         from ..errors import ConfigError
 
         if beam < 1:
@@ -51,6 +58,7 @@ class LearnedDecompiler:
         if model is not None and not Path(model).is_file():
             raise ConfigError(f"meta-model {str(model)!r} does not exist")
         self.beam = beam
+        self.renamings = renamings
         self.model_path = Path(model) if model is not None else None
 
     def _model_for(self, k: int) -> tuple[Any, dict[str, Any]] | None:
@@ -100,18 +108,23 @@ class LearnedDecompiler:
         assert found is not None  # applicable() said so
         model, record = found
         space = model.space
-        proposals = model.propose(as_tensors(self.weights(behaviour)), beam=self.beam)
+        weights = as_tensors(self.weights(behaviour))
+        proposals = [tokens for tokens, _ in model.propose(weights, beam=self.beam)]
+        beamed = len(proposals)
+        if self.renamings:
+            proposals += [t for t in model.propose_renamed(weights) if t not in proposals]
         names = dict(zip(space.names, behaviour.names, strict=True))
         env = {name: behaviour.inputs[:, i] for i, name in enumerate(behaviour.names)}
         stats: dict[str, Any] = {
             "beam": self.beam,
             "proposals": len(proposals),
+            "renamed_proposals": len(proposals) - beamed,
             "meta_model": str(self.model_path) if self.model_path else record.get("name"),
             "propose_seconds": round(time.perf_counter() - start, 3),
         }
         best: tuple[float, int, Expr] | None = None
         checked = 0
-        for rank, (tokens, _) in enumerate(proposals, 1):
+        for rank, tokens in enumerate(proposals, 1):
             if time.perf_counter() - start > timeout:
                 stats["reason"] = f"timed out after {rank - 1} of {len(proposals)} proposals"
                 break
@@ -128,6 +141,7 @@ class LearnedDecompiler:
         agreement, rank, expr = best
         stats |= {
             "beam_rank": rank,
+            "found_by": "beam search" if rank <= beamed else "input renaming",
             "candidates_checked": checked,
             "best_agreement": agreement,
             "seconds": round(time.perf_counter() - start, 3),

@@ -44,11 +44,13 @@ def evaluate_zoo(
     beams: Sequence[int] = (1, 8, 64),
     limit: int | None = None,
     progress: bool = False,
+    renamings: bool = True,
 ) -> list[dict[str, Any]]:
     """One row per network of the zoo (all its splits): its program and size, whether it
     matched its program, the greedy proposal, exact / functional at top-1, and for each beam
     width the rank of the first proposal that agrees with the network everywhere (None: none
-    did), the best agreement, and the seconds."""
+    did), the best agreement, and the seconds; with `renamings`, the same for the greedy
+    programs of the network's 24 input renamings."""
     rows = read_manifest(folder)[:limit]
     space = model.space
     if rows and rows[0]["space"] != space.spec:
@@ -98,6 +100,16 @@ def evaluate_zoo(
                 and bool(np.array_equal(table_of(space, best_tokens), program_table)),
                 "seconds": round(time.perf_counter() - start, 4),
             }
+        if renamings and space.kind == "boolean":
+            start = time.perf_counter()
+            renamed = model.propose_renamed(tensors)
+            agree = [float(np.mean(table_of(space, tokens) == truth)) for tokens in renamed]
+            result["renamed"] = {
+                "proposals": len(renamed),
+                "verified": 1.0 in agree,
+                "best_agreement": max(agree),
+                "seconds": round(time.perf_counter() - start, 4),
+            }
         out.append(result)
     return out
 
@@ -114,6 +126,13 @@ def summarise(rows: Sequence[dict[str, Any]], beams: Sequence[int] = (1, 8, 64))
     for beam in beams:
         summary[f"verified_beam{beam}"] = (
             sum(r[f"beam{beam}"]["verified_rank"] is not None for r in matched) / n
+        )
+    if all("renamed" in r for r in matched):
+        widest = f"beam{max(beams)}"
+        summary["verified_renamed"] = sum(r["renamed"]["verified"] for r in matched) / n
+        summary[f"verified_{widest}_and_renamed"] = (
+            sum(r[widest]["verified_rank"] is not None or r["renamed"]["verified"] for r in matched)
+            / n
         )
     return summary
 

@@ -227,6 +227,24 @@ class MetaModel(nn.Module):
             open_slots = torch.where(open_slots == 0, 0, open_slots + change[choice])
         return [tuple(self.vocab[i] for i in row[1:].tolist() if i != PAD) for row in tokens]
 
+    @torch.no_grad()
+    def propose_renamed(self, weights: dict[str, torch.Tensor]) -> list[tuple[str, ...]]:
+        """Test-time renaming: the greedy program of the network under each input renaming
+        the model trained with, renamed back; distinct ones, in renaming order (identity
+        first). One batched greedy pass."""
+        from .programs import input_permutations, renamed
+
+        perms = input_permutations(self.space)
+        batch = {name: t.expand(len(perms), *t.shape[1:]) for name, t in weights.items()}
+        inverse = torch.tensor(np.array([np.argsort(sigma) for sigma in perms]))
+        batch["w1"] = weights["w1"][0][inverse]  # (n_perms, in, width)
+        out: list[tuple[str, ...]] = []
+        for tokens, sigma in zip(self.greedy(batch), perms, strict=True):
+            back = tuple(renamed(tokens, np.argsort(sigma).tolist(), self.space))
+            if back not in out:
+                out.append(back)
+        return out
+
     # ------------------------------------------------------------------ files
     def save(self, path: Path | str, record: dict[str, Any]) -> Path:
         """Weights as safetensors; the space, shape and `record` (training facts) as metadata."""

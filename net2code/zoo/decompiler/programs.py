@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -236,12 +237,34 @@ def rename(expr: Expr, names: dict[str, str]) -> Expr:
     return (expr[0], expr[1], *(rename(child, names) for child in expr[2:]))
 
 
+def renamed(tokens: Sequence[str], sigma: Sequence[int], space: Space) -> list[str]:
+    """The program of the network whose first-layer rows are the original's permuted so that
+    input sigma[i] plays input i: each x(i+1) becomes x(sigma[i]+1), then commutative
+    operands are put back in token order."""
+    names = {f"x{i + 1}": f"x{sigma[i] + 1}" for i in range(len(sigma))}
+    return to_prefix(ordered(rename(from_prefix(list(tokens), space), names)))
+
+
+def input_permutations(space: Space, limit: int = 24, seed: int = 0) -> list[tuple[int, ...]]:
+    """Renamings of the inputs to train on: all k! of them when there are at most `limit`, else
+    the identity and `limit - 1` drawn at random. Only a boolean space's inputs are
+    interchangeable this way (a modular space's a and b feed different one-hot blocks)."""
+    if space.kind != "boolean":
+        return [tuple(range(len(space.names)))]
+    every = list(itertools.permutations(range(space.k)))
+    if len(every) <= limit:
+        return every
+    rng = np.random.default_rng(seed)
+    return [every[0], *(every[i] for i in rng.choice(len(every) - 1, limit - 1, replace=False) + 1)]
+
+
 def shrink(expr: Expr, space: Space) -> Expr:
     """A smaller program with the same table, by semantic pruning: replace a node by one of
     its operands or theirs (`not not x` is x), or by a leaf, wherever the whole program's
     table stays the same; repeat until no replacement is left. The result is locally minimal,
     not always the smallest."""
-    table = space.table(expr)
+    semantics = _fast_table(space)
+    table = semantics(expr)
     leaves = [_leaf_expr(space, token) for token in space.leaves]
 
     def paths(e: Expr, at: tuple[int, ...] = ()) -> list[tuple[tuple[int, ...], Expr]]:
@@ -267,12 +290,49 @@ def shrink(expr: Expr, space: Space) -> Expr:
                 if size(new) >= size(node):
                     continue
                 candidate = put(expr, at, new)
-                if np.array_equal(space.table(candidate), table):
+                if semantics(candidate) == table:
                     expr, changed = candidate, True
                     break
             if changed:
                 break
     return ordered(expr)
+
+
+def _fast_table(space: Space) -> Any:
+    """A function from an expression to something equal exactly when the tables are: for a
+    boolean space the truth table as one integer's bits (and, or, xor, not on Python ints, far
+    faster than evaluating arrays), else the table's bytes."""
+    if space.kind != "boolean":
+        return lambda expr: space.table(expr).tobytes()
+    points = space.points
+    full = (1 << len(points)) - 1
+    columns = {
+        name: sum(int(bit) << i for i, bit in enumerate(points[:, j]))
+        for j, name in enumerate(space.names)
+    }
+
+    def bits(expr: Expr) -> int:
+        kind = expr[0]
+        if kind == "var":
+            return columns[expr[1]]
+        if kind == "const":
+            return full if expr[1] else 0
+        if kind == "not":
+            return full ^ bits(expr[2])
+        values = [bits(child) for child in expr[2:]]
+        out = values[0]
+        for value in values[1:]:
+            if kind == "and":
+                out &= value
+            elif kind == "or":
+                out |= value
+            elif expr[1] == "^":
+                out ^= value
+            else:
+                return space.table(expr).tobytes()  # not a boolean operator: the slow way
+        return out
+
+    return bits
 
 
 def _leaf_expr(space: Space, token: str) -> Expr:

@@ -12,7 +12,6 @@ match on the validation split) in the saved model's metadata.
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
 from collections.abc import Sequence
@@ -25,7 +24,7 @@ import torch
 
 from ...errors import ConfigError
 from .model import BOS, PAD, MetaModel, ModelConfig, vocabulary
-from .programs import Space, from_prefix, ordered, rename, to_prefix
+from .programs import Space, input_permutations, renamed
 from .zoo import LAYERS, read_manifest
 
 
@@ -109,26 +108,6 @@ def load_split(
         {w: torch.tensor(t) for w, t in targets.items()},
         rows,
     )
-
-
-def input_permutations(space: Space, limit: int = 24, seed: int = 0) -> list[tuple[int, ...]]:
-    """Renamings of the inputs to train on: all k! of them when there are at most `limit`, else
-    the identity and `limit - 1` drawn at random. Only a boolean space's inputs are
-    interchangeable this way (a modular space's a and b feed different one-hot blocks)."""
-    if space.kind != "boolean":
-        return [tuple(range(len(space.names)))]
-    every = list(itertools.permutations(range(space.k)))
-    if len(every) <= limit:
-        return every
-    rng = np.random.default_rng(seed)
-    return [every[0], *(every[i] for i in rng.choice(len(every) - 1, limit - 1, replace=False) + 1)]
-
-
-def renamed(tokens: Sequence[str], sigma: Sequence[int], space: Space) -> list[str]:
-    """The program of the network whose input i is the original's input sigma[i]: each x(i+1)
-    becomes x(sigma[i]+1), then commutative operands are put back in token order."""
-    names = {f"x{i + 1}": f"x{sigma[i] + 1}" for i in range(len(sigma))}
-    return to_prefix(ordered(rename(from_prefix(list(tokens), space), names)))
 
 
 def augment(split: Split, space: Space, perms: Sequence[tuple[int, ...]], max_length: int) -> None:
