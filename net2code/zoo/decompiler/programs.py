@@ -329,7 +329,7 @@ def _fast_table(space: Space) -> Any:
             elif expr[1] == "^":
                 out ^= value
             else:
-                return space.table(expr).tobytes()  # not a boolean operator: the slow way
+                raise ValueError(f"operator {expr[1]!r} is not in the boolean space")
         return out
 
     return bits
