@@ -112,11 +112,16 @@ class Timer:
             self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - start, 4)
 
 
+JOBLIB_BACKENDS = ("loky", "threading", "dask", "ray")
+
+
 def joblib_backend(backend: str, scheduler: str | None = None) -> Any:
     """Make joblib's `backend` usable: register ray, or start (or connect to) a dask client,
     which the caller closes. None for the local backends."""
     from .errors import ConfigError
 
+    if backend not in JOBLIB_BACKENDS:
+        raise ConfigError(f"backend {backend!r} is unknown; choose one of {JOBLIB_BACKENDS}")
     if backend == "ray":
         try:
             from ray.util.joblib import register_ray

@@ -76,6 +76,9 @@ MaybeOutput = Annotated[
 ]
 Seed = Annotated[int, typer.Option(help="Seed (recorded in every output).")]
 NoProgress = Annotated[bool, typer.Option("--no-progress", help="Hide progress bars.")]
+Jobs = Annotated[int, typer.Option(help="Parallel workers (-1: every core).")]
+Backend = Annotated[str, typer.Option(help="joblib backend: loky, threading, dask, ray.")]
+Scheduler = Annotated[str | None, typer.Option(help="Dask scheduler address.")]
 Timeout = Annotated[float, typer.Option(help="Seconds for the program search.")]
 RunPath = Annotated[
     Path,
@@ -755,11 +758,9 @@ def sweep(
     p: Annotated[int, typer.Option("--p", help="The modulus.")] = 59,
     max_steps: Annotated[int, typer.Option(help="Steps per run at most.")] = 4000,
     min_steps: Annotated[int, typer.Option(help="Steps per run at least.")] = 2000,
-    jobs: Annotated[int, typer.Option(help="Parallel workers (-1: every core).")] = -1,
-    backend: Annotated[
-        str, typer.Option(help="joblib backend: loky, threading, dask, ray.")
-    ] = "loky",
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
+    jobs: Jobs = -1,
+    backend: Backend = "loky",
+    scheduler: Scheduler = None,
     no_progress: NoProgress = False,
 ) -> None:
     """Train and classify many transformers (attention rate x width x seed) in parallel."""
@@ -885,21 +886,21 @@ def decompiler_zoo(
     widths: Annotated[str, typer.Option(help="Hidden widths, comma-separated.")] = "16,32",
     seeds: Annotated[str, typer.Option(help="Network seeds, comma-separated.")] = "0,1",
     steps: Annotated[int, typer.Option(help="Adam steps per network.")] = 600,
-    jobs: Annotated[int, typer.Option(help="Parallel workers (-1: every core).")] = -1,
-    backend: Annotated[
-        str, typer.Option(help="joblib backend: loky, threading, dask, ray.")
-    ] = "loky",
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
+    jobs: Jobs = -1,
+    backend: Backend = "loky",
+    scheduler: Scheduler = None,
     seed: Seed = 0,
     no_progress: NoProgress = False,
 ) -> None:
     """Sample programs and train networks to imitate them -> shards/, manifest.jsonl."""
     from joblib import parallel_config
 
-    from ._util import joblib_backend
+    from ._util import JOBLIB_BACKENDS, joblib_backend
     from .zoo.decompiler.programs import sample_programs
     from .zoo.decompiler.zoo import ZooConfig, build_zoo, read_manifest
 
+    if backend not in JOBLIB_BACKENDS:  # before minutes of sampling
+        raise Net2CodeError(f"--backend {backend!r} is unknown; choose one of {JOBLIB_BACKENDS}")
     chosen = _space(space)
     bounds = _ints("--sizes", sizes)
     if len(bounds) != 2:

@@ -243,6 +243,10 @@ def test_cli_builds_a_zoo_trains_and_extracts_with_learned(
         cli("extract", str(path), "--domain", domain, "--strategy", "learned", "--beam", "0"),
         "--beam 0 must be at least 1",
     )
+    one_line_error(
+        cli("decompiler", "zoo", "-o", str(tmp_path / "z"), "--backend", "spark"),
+        "--backend 'spark' is unknown",
+    )
     one_line_error(cli("decompiler", "zoo", "-o", str(tmp_path / "z"), "--space", "boolean:9"),
                    "k=9")  # fmt: skip
     one_line_error(cli("decompiler", "train", "--zoo", str(tmp_path), "-o", str(model)),

@@ -23,6 +23,7 @@ STRATEGIES: dict[str, tuple[str, str]] = {
     "symbolic": ("feed-forward", "net2code.strategies.symbolic:SymbolicSearch"),
     "approx-tree": ("feed-forward", "net2code.strategies.approx:ApproxTree"),
     "lookup": ("feed-forward", "net2code.strategies.approx:LookupTable"),
+    "learned": ("feed-forward", "net2code.strategies.learned:LearnedDecompiler"),
     "stateless": ("recurrent", "net2code.strategies.loops:Stateless"),
     "formula": ("recurrent", "net2code.strategies.loops:Formula"),
     "counter": ("recurrent", "net2code.strategies.loops:Counter"),
@@ -34,7 +35,6 @@ STRATEGIES: dict[str, tuple[str, str]] = {
     "by-count": ("iterated", "net2code.strategies.rules:ByCount"),
     "rule-table": ("iterated", "net2code.strategies.rules:RuleTableStrategy"),
     "scan": ("iterated", "net2code.strategies.scan:ScanStrategy"),
-    "learned": ("feed-forward", "net2code.strategies.learned:LearnedDecompiler"),
     "brent": ("bilinear", "net2code.strategies.brent:BrentRounding"),
 }
 

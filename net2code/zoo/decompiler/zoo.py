@@ -44,7 +44,7 @@ class ZooConfig:
     steps: int = 600
     lr: float = 1e-2
     shard_size: int = 256  # networks per shard (one batched model each)
-    optimizer: str = "adam"  # or "sgd" (with momentum 0.9; robustness tests)
+    optimizer: str = "adam"  # or "sgd": momentum 0.9 at 10 x lr (robustness tests)
     flips: int = 0  # points whose label each network is taught wrong (imperfect networks)
 
     def __post_init__(self) -> None:

@@ -17,10 +17,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..._util import atomic_write_json, atomic_write_text, joblib_backend, provenance
+from ..._util import (
+    JOBLIB_BACKENDS,
+    atomic_write_json,
+    atomic_write_text,
+    joblib_backend,
+    provenance,
+)
 from ...errors import ConfigError
 
-BACKENDS = ("loky", "threading", "dask", "ray")
+BACKENDS = JOBLIB_BACKENDS
 
 
 @dataclass(frozen=True)
