@@ -42,7 +42,7 @@ bench-decompiler: $(STAMP)
 # Retrain the shipped meta-model from scratch: a 20,000-program zoo, then 30 minutes of training.
 decompiler-model: $(STAMP)
 	$(BIN)/net2code decompiler zoo -o runs/decompiler/zoo
-	$(BIN)/net2code decompiler train --zoo runs/decompiler/zoo --minutes 30 --steps 7000 \
+	$(BIN)/net2code decompiler train --zoo runs/decompiler/zoo --minutes 30 \
 		-o net2code/zoo/decompiler/weights/boolean4.safetensors
 
 lint: $(STAMP)

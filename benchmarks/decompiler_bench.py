@@ -1,7 +1,7 @@
 """The learned decompiler, measured: how often the shipped meta-model's proposals are the
 network's program, and how fast a verified program comes, against the DSL enumeration.
 
-    python benchmarks/decompiler_bench.py [--out docs/decompiler] [--programs 400] [--quick]
+    python benchmarks/decompiler_bench.py [--out docs/decompiler] [--programs 250] [--quick]
 
 The held-out programs are drawn again with the shipped model's own sampler (its record says
 how) and only those of the held-out split are used: no semantics the model trained on. Their
@@ -70,7 +70,7 @@ def heldout(record: dict[str, Any], n: int, seed: int = 0) -> list[Any]:
     return chosen
 
 
-def accuracy_part(model: Any, programs: list[Any], work: Path, quick: bool) -> dict[str, Any]:
+def accuracy_part(model: Any, programs: list[Any], work: Path) -> dict[str, Any]:
     from net2code.zoo.decompiler.evaluate import by_size, evaluate_zoo, summarise
     from net2code.zoo.decompiler.zoo import ZooConfig, build_zoo
 
@@ -283,7 +283,7 @@ def main() -> None:
     print(f"{len(programs)} held-out programs", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        accuracy = accuracy_part(model, programs, work, args.quick)
+        accuracy = accuracy_part(model, programs, work)
         print(json.dumps(accuracy["summary"]), flush=True)
         timing = timing_part(model, path, programs, work, 5.0 if args.quick else args.dsl_timeout)
         robustness = robustness_part(model, programs[:: 2 if args.quick else 4], work)

@@ -36,7 +36,7 @@ def main() -> None:
 
     from net2code._util import joblib_backend
     from net2code.zoo.decompiler.model import ModelConfig
-    from net2code.zoo.decompiler.programs import boolean, sample_programs
+    from net2code.zoo.decompiler.programs import SampledProgram, boolean, sample_programs
     from net2code.zoo.decompiler.train import TrainConfig, train
     from net2code.zoo.decompiler.zoo import ZooConfig, build_zoo
 
@@ -52,13 +52,13 @@ def main() -> None:
             )
             for i in range(chunks)
         )
-        best: dict[str, object] = {}
+        best: dict[str, SampledProgram] = {}
         for part in parts:
             for program in part:
                 old = best.get(program.key)
-                if old is None or (program.size, program.prefix) < (old.size, old.prefix):  # type: ignore[attr-defined]
+                if old is None or (program.size, program.prefix) < (old.size, old.prefix):
                     best[program.key] = program
-        programs = sorted(best.values(), key=lambda p: (p.size, p.key))  # type: ignore[attr-defined]
+        programs = sorted(best.values(), key=lambda p: (p.size, p.key))
         sampled = time.perf_counter() - start
         print(f"{len(programs):,} programs in {sampled:.0f} s", flush=True)
         zoo = build_zoo(

@@ -1,4 +1,5 @@
-"""The learned decompiler's data: program spaces and their sampler (`programs.py`), and the
-network zoo trained to imitate them (`zoo.py`). The meta-model that reads a network's weights
-and proposes its program, and the `learned` strategy that verifies its proposals, build on
-these (issue 16; not yet written)."""
+"""The learned decompiler: program spaces and their sampler (`programs.py`), the network zoo
+trained to imitate them (`zoo.py`), the meta-model that reads a network's weights and proposes
+its program (`model.py`), its training (`train.py`) and evaluation (`evaluate.py`), and the
+shipped weights (`weights/`). The `learned` strategy (`net2code/strategies/learned.py`)
+checks its proposals against the network."""
