@@ -63,7 +63,9 @@ def main() -> None:
         print(f"{len(programs):,} programs in {sampled:.0f} s", flush=True)
         zoo = build_zoo(
             space, programs, args.zoo or args.out / "zoo", ZooConfig(widths=(16, 32), seeds=(0, 1)),
-            jobs=args.jobs,
+            jobs=args.jobs, sampler={"programs": args.programs, "sizes": [1, 25],
+            "draw_sizes": [1, 40], "seed": [100 + i for i in range(chunks)],
+            "form": space.default_form},
         )  # fmt: skip
     if client is not None:
         client.close()

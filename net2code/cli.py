@@ -881,8 +881,15 @@ def decompiler_zoo(
     programs: Annotated[int, typer.Option(help="Programs to sample (one per semantics).")] = 20_000,
     sizes: Annotated[str, typer.Option(help="Program sizes in nodes, low,high.")] = "1,25",
     draw_sizes: Annotated[
-        str, typer.Option(help="Sizes of the random trees drawn (then shrunk), low,high.")
+        str, typer.Option(help="Sizes of the random trees drawn (which functions), low,high.")
     ] = "1,40",
+    form: Annotated[
+        str | None,
+        typer.Option(
+            help="How each function is written: canonical (one spelling per function; boolean "
+            "spaces' default) or shrunk (the smallest tree drawn, pruned; modular's default)."
+        ),
+    ] = None,
     widths: Annotated[str, typer.Option(help="Hidden widths, comma-separated.")] = "16,32",
     seeds: Annotated[str, typer.Option(help="Network seeds, comma-separated.")] = "0,1",
     steps: Annotated[int, typer.Option(help="Adam steps per network.")] = 600,
@@ -902,6 +909,7 @@ def decompiler_zoo(
     if backend not in JOBLIB_BACKENDS:  # before minutes of sampling
         raise Net2CodeError(f"--backend {backend!r} is unknown; choose one of {JOBLIB_BACKENDS}")
     chosen = _space(space)
+    form = chosen.form(form)
     bounds = _ints("--sizes", sizes)
     if len(bounds) != 2:
         raise Net2CodeError(f"--sizes {sizes!r} must be two numbers, low,high")
@@ -913,7 +921,12 @@ def decompiler_zoo(
     if programs < 1:
         raise Net2CodeError(f"--programs {programs} must be at least 1")
     sampled = sample_programs(
-        chosen, programs, sizes=(low, high), draw_sizes=(drawn[0], drawn[1]), seed=seed
+        chosen,
+        programs,
+        sizes=(low, high),
+        draw_sizes=(drawn[0], drawn[1]),
+        seed=seed,
+        form=form,
     )
     client = joblib_backend(backend, scheduler)
     try:
@@ -930,6 +943,7 @@ def decompiler_zoo(
                     "sizes": [low, high],
                     "draw_sizes": list(drawn),
                     "seed": seed,
+                    "form": form,
                 },
             )
     finally:
@@ -954,6 +968,9 @@ def decompiler_train(
     batch: Annotated[int, typer.Option(help="Networks per step.")] = 128,
     d_model: Annotated[int, typer.Option(help="Width of the meta-model.")] = 128,
     threads: Annotated[int, typer.Option(help="torch threads.")] = 2,
+    half: Annotated[
+        bool, typer.Option(help="Store the weights as 16-bit floats (half the file).")
+    ] = False,
     seed: Seed = 0,
     no_progress: NoProgress = False,
 ) -> None:
@@ -983,7 +1000,7 @@ def decompiler_train(
         log=None if no_progress else lambda point: typer.echo(f"\n{point}", err=True),
     )
     record["name"] = output.stem
-    model.save(output, record)
+    model.save(output, record, half=half)
     typer.echo(
         f"{record['steps_run']:,} steps in {record['minutes']:.1f} min on "
         f"{record['train_networks']:,} networks; validation exact match (greedy) "

@@ -246,8 +246,9 @@ class MetaModel(nn.Module):
         return out
 
     # ------------------------------------------------------------------ files
-    def save(self, path: Path | str, record: dict[str, Any]) -> Path:
-        """Weights as safetensors; the space, shape and `record` (training facts) as metadata."""
+    def save(self, path: Path | str, record: dict[str, Any], *, half: bool = False) -> Path:
+        """Weights as safetensors; the space, shape and `record` (training facts) as metadata.
+        `half` stores the floats in 16 bits (half the bytes; loading widens them again)."""
         import os
 
         from safetensors.torch import save_file
@@ -260,9 +261,14 @@ class MetaModel(nn.Module):
             "config": json.dumps(asdict(self.config)),
             "vocabulary": json.dumps(list(self.vocab)),
             "record": json.dumps(record),
+            "dtype": "float16" if half else "float32",
         }
         tmp = path.with_name(path.name + ".part")
-        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        narrow = torch.float16 if half else torch.float32
+        state = {
+            k: v.detach().cpu().to(narrow if v.is_floating_point() else v.dtype).contiguous()
+            for k, v in self.state_dict().items()
+        }
         save_file(state, str(tmp), metadata=metadata)
         os.chmod(tmp, umask_mode())
         os.replace(tmp, path)
@@ -283,7 +289,7 @@ def load_model(path: Path | str) -> tuple[MetaModel, dict[str, Any]]:
         raise ConfigError(f"{path} is not a net2code meta-model (no 'space' in its metadata)")
     space = Space.from_dict(json.loads(metadata["space"]))
     model = MetaModel(space, ModelConfig(**json.loads(metadata["config"])))
-    model.load_state_dict(load_file(str(path)))
+    model.load_state_dict(load_file(str(path)))  # 16-bit floats are widened on copy
     model.eval()
     return model, json.loads(metadata.get("record", "{}"))
 

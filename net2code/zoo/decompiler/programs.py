@@ -7,8 +7,17 @@ Two spaces:
 * `modular(p)`: integer expressions over a, b with + - * and small constants, taken mod p.
 
 A program's semantics is its truth table (or value table) on the whole domain. Programs with
-equal semantics are one program: the sampler keeps the smallest it drew. The split is a
-function of the semantics alone (a hash), so no semantics can sit in two splits.
+equal semantics are one program, written in one of two forms:
+
+* `canonical` (boolean spaces, the default there): the one spelling `canonical` derives from
+  the truth table, so that a function has exactly one program and "exact match" asks the
+  decoder for something the weights determine;
+* `shrunk` (the modular default): the smallest expression drawn, pruned by `shrink`.
+
+The split is a function of the semantics alone, up to renaming the inputs (a hash of the
+smallest renamed table), so no semantics can sit in two splits, and neither can two functions
+that differ only by the names of their inputs: training under input renamings cannot show the
+model a held-out function.
 
 Programs are expression trees (`net2code.program`) and read and write as prefix tokens, the
 decoder's output language: `["xor", "x1", "and", "x2", "x3"]`.
@@ -20,7 +29,7 @@ import hashlib
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -30,6 +39,7 @@ from ...program import Expr, and_, binary, const, evaluate, not_, or_, size, var
 
 SPLITS = ("train", "validation", "held-out")
 SHARES = (0.8, 0.1, 0.1)
+FORMS = ("canonical", "shrunk")
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,20 @@ class Space:
         return np.stack(np.meshgrid(grid, grid, indexing="ij"), -1).reshape(-1, 2)
 
     @property
+    def default_form(self) -> str:
+        """How this space writes a program unless told: `canonical` needs a truth table."""
+        return "canonical" if self.kind == "boolean" else "shrunk"
+
+    def form(self, form: str | None) -> str:
+        """`form`, or the default; ConfigError for a form this space cannot write."""
+        form = form or self.default_form
+        if form not in FORMS:
+            raise ConfigError(f"program form {form!r} is not one of {', '.join(FORMS)}")
+        if form == "canonical" and self.kind != "boolean":
+            raise ConfigError(f"the canonical form is for boolean spaces, not {self.spec}")
+        return form
+
+    @property
     def unary(self) -> tuple[str, ...]:
         return ("not",) if self.kind == "boolean" else ()
 
@@ -114,6 +138,28 @@ class Space:
     def key(self, table: np.ndarray) -> str:
         """The semantics as a short hash of the table."""
         return hashlib.sha256(table.astype(np.int64).tobytes()).hexdigest()[:16]
+
+    def class_key(self, table: np.ndarray) -> str:
+        """The semantics up to a renaming of the inputs (boolean spaces: the smallest of the
+        k! renamed tables), as a short hash. Training shows every network under renamings of
+        its inputs, so splitting by this key keeps a held-out function's renamings out of
+        training too."""
+        if self.kind != "boolean":
+            return self.key(table)
+        renamed_tables = np.asarray(table)[_renaming_indices(self)]  # (k!, n_points)
+        packed = np.packbits(renamed_tables.astype(np.uint8), axis=1)
+        smallest = min(row.tobytes() for row in packed)
+        return hashlib.sha256(smallest).hexdigest()[:16]
+
+
+@lru_cache(maxsize=8)
+def _renaming_indices(space: Space) -> np.ndarray:
+    """For each permutation pi of the inputs, the index of the point x[pi] for every point x.
+    # (k!, n_points) int64"""
+    weights = 1 << np.arange(space.k - 1, -1, -1)
+    return np.array(
+        [space.points[:, list(pi)] @ weights for pi in itertools.permutations(range(space.k))]
+    )
 
 
 def boolean(k: int = 4) -> Space:
@@ -180,16 +226,17 @@ def from_prefix(tokens: list[str] | tuple[str, ...], space: Space) -> Expr:
 # ---------------------------------------------------------------------- sampling
 @dataclass(frozen=True)
 class SampledProgram:
-    """One program of a space: its smallest expression found, its semantics and its split."""
+    """One program of a space: its expression in `form`, its semantics and its split."""
 
     prefix: tuple[str, ...]
     size: int
     key: str
     split: str
+    form: str = "shrunk"
 
 
 def split_of(key: str) -> str:
-    """train / validation / held-out, from the semantics hash alone."""
+    """train / validation / held-out, from a semantics hash alone (`Space.class_key`)."""
     share = int(key, 16) / 16 ** len(key)
     edge = 0.0
     for name, part in zip(SPLITS, SHARES, strict=True):
@@ -237,12 +284,79 @@ def rename(expr: Expr, names: dict[str, str]) -> Expr:
     return (expr[0], expr[1], *(rename(child, names) for child in expr[2:]))
 
 
-def renamed(tokens: Sequence[str], sigma: Sequence[int], space: Space) -> list[str]:
+def renamed(
+    tokens: Sequence[str], sigma: Sequence[int], space: Space, form: str = "shrunk"
+) -> list[str]:
     """The program of the network whose first-layer rows are the original's permuted so that
     input sigma[i] plays input i: each x(i+1) becomes x(sigma[i]+1), then commutative
-    operands are put back in token order."""
+    operands are put back in token order. In the canonical form the renamed function is
+    written canonically again (the form depends on the order of the inputs)."""
     names = {f"x{i + 1}": f"x{sigma[i] + 1}" for i in range(len(sigma))}
-    return to_prefix(ordered(rename(from_prefix(list(tokens), space), names)))
+    expr = ordered(rename(from_prefix(list(tokens), space), names))
+    if space.form(form) == "canonical":
+        expr = canonical(_fast_table(space)(expr), space)
+    return to_prefix(expr)
+
+
+def canonical(table: int | np.ndarray, space: Space) -> Expr:
+    """The one program of a boolean space for a truth table (an array over `space.points`,
+    or those bits as one integer, point i at bit i): a Shannon / Davio expansion on the
+    first input the function depends on, then the next, ... Writing f0 and f1 for the
+    function with that input v at 0 and at 1:
+
+        f0 = 0, f1 = 1: v          f0 = 1, f1 = 0: not v
+        f0 = 0: v and f1           f1 = 0: not v and f0
+        f1 = 1: v or f0            f0 = 1: not v or f1
+        f1 = not f0: v xor f0      otherwise: f0 xor (v and (f0 xor f1))
+
+    with commutative operands `ordered`. Every 4-bit function but the constants has such a
+    program of at most 29 nodes. ConfigError for a constant table or a non-boolean space."""
+    if space.kind != "boolean":
+        raise ConfigError(f"the canonical form is for boolean spaces, not {space.spec}")
+    if not isinstance(table, int):
+        table = sum(int(bit) << i for i, bit in enumerate(np.asarray(table).reshape(-1)))
+    full = (1 << len(space.points)) - 1
+    if table in (0, full):
+        raise ConfigError("a constant function has no program in a boolean space")
+    return _canonical(table, space.k)
+
+
+@lru_cache(maxsize=1 << 18)
+def _canonical(table: int, k: int) -> Expr:
+    full = (1 << (1 << k)) - 1
+    # column v: the points (indices i of itertools.product order) where input v is 1
+    columns = [sum(1 << i for i in range(1 << k) if (i >> (k - 1 - v)) & 1) for v in range(k)]
+
+    def cofactors(f: int, v: int) -> tuple[int, int]:
+        shift, high = 1 << (k - 1 - v), columns[v]
+        one, zero = f & high, f & ~high & full
+        return zero | (zero << shift), one | (one >> shift)  # each spread over both halves
+
+    def build(f: int, start: int) -> Expr:
+        for v in range(start, k):
+            f0, f1 = cofactors(f, v)
+            if f0 != f1:
+                break
+        else:
+            raise AssertionError("a constant reached the expansion")
+        x = var(f"x{v + 1}")
+        if f0 == 0 and f1 == full:
+            return x
+        if f0 == full and f1 == 0:
+            return not_(x)
+        if f0 == 0:
+            return and_(x, build(f1, v + 1))
+        if f1 == 0:
+            return and_(not_(x), build(f0, v + 1))
+        if f1 == full:
+            return or_(x, build(f0, v + 1))
+        if f0 == full:
+            return or_(not_(x), build(f1, v + 1))
+        if f1 == full ^ f0:
+            return binary("^", x, build(f0, v + 1))
+        return binary("^", build(f0, v + 1), and_(x, build(f0 ^ f1, v + 1)))
+
+    return ordered(build(table, 0))
 
 
 def input_permutations(space: Space, limit: int = 24, seed: int = 0) -> list[tuple[int, ...]]:
@@ -298,6 +412,7 @@ def shrink(expr: Expr, space: Space) -> Expr:
     return ordered(expr)
 
 
+@lru_cache(maxsize=16)
 def _fast_table(space: Space) -> Any:
     """A function from an expression to something equal exactly when the tables are: for a
     boolean space the truth table as one integer's bits (and, or, xor, not on Python ints, far
@@ -352,23 +467,26 @@ def sample_programs(
     seed: int = 0,
     max_draws: int | None = None,
     draw_sizes: tuple[int, int] | None = None,
-    shrunk: bool = True,
+    form: str | None = None,
 ) -> list[SampledProgram]:
     """Up to `n` programs with distinct semantics and `sizes` nodes (inclusive). Each draw is
-    a random tree of a size uniform in `draw_sizes` (default: `sizes`), `shrink`-ed (unless
-    `shrunk` is False) and kept when its size is in `sizes`; each semantics keeps the smallest
-    expression drawn for it (ties: the first in token order), with commutative operands
-    `ordered`. Constant programs are left out (no network needs decompiling to say "always
-    1"). Shrinking makes the programs locally minimal, so that a semantics has few spellings
-    and the decoder a consistent target."""
+    a random tree of a size uniform in `draw_sizes` (default: `sizes`); its semantics is
+    written in `form` (default: the space's) and kept when that program's size is in `sizes`.
+    In the shrunk form each semantics keeps the smallest expression drawn for it (ties: the
+    first in token order). Constant programs are left out (no network needs decompiling to say
+    "always 1"). The random trees set which functions are drawn, and how often by size; the
+    form sets how each is written, so that the decoder has one consistent target."""
     low, high = sizes
     if not 1 <= low <= high:
         raise ConfigError(f"program sizes {low}..{high} must satisfy 1 <= low <= high")
     draw_low, draw_high = draw_sizes or sizes
     if not 1 <= draw_low <= draw_high:
         raise ConfigError(f"draw sizes {draw_low}..{draw_high} must satisfy 1 <= low <= high")
+    form = space.form(form)
     rng = np.random.default_rng(seed)
     best: dict[str, tuple[int, Expr]] = {}
+    classes: dict[str, str] = {}
+    seen: set[str] = set()
     draws = max_draws if max_draws is not None else 50 * n
     for _ in range(draws):
         if len(best) >= n:
@@ -377,17 +495,23 @@ def sample_programs(
         table = space.table(expr)
         if np.all(table == table[0]):
             continue
-        if shrunk:
+        key = space.key(table)
+        if form == "canonical":
+            if key in seen:
+                continue
+            seen.add(key)
+            expr = canonical(table, space)
+        else:
             expr = shrink(expr, space)
         if not low <= size(expr) <= high:
             continue
-        key = space.key(table)
         if key not in best or (size(expr), to_prefix(expr)) < (
             best[key][0],
             to_prefix(best[key][1]),
         ):
             best[key] = (size(expr), expr)
+            classes.setdefault(key, space.class_key(table))
     return [
-        SampledProgram(tuple(to_prefix(expr)), s, key, split_of(key))
+        SampledProgram(tuple(to_prefix(expr)), s, key, split_of(classes[key]), form)
         for key, (s, expr) in sorted(best.items(), key=lambda item: (item[1][0], item[0]))
     ]

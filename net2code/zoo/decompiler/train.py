@@ -2,8 +2,9 @@
 tokens of each network's program, over the zoo's matched networks of the train split.
 
 Renaming a boolean network's inputs (permuting the rows of its first layer) renames the
-variables of its program: each batch is shown under one of the k! renamings, which multiplies
-the distinct (function, program) pairs by up to 24 at no cost in networks.
+variables of its function: each batch is shown under one of the k! renamings, with the renamed
+function written in the zoo's form (canonical again, for a canonical zoo), which multiplies the
+distinct (function, program) pairs by up to 24 at no cost in networks.
 
 Networks of one width share a batch (no padding). Training stops at `steps` or `minutes`,
 whichever comes first, and records what it did (seed, versions, device, zoo, losses, exact
@@ -110,8 +111,14 @@ def load_split(
     )
 
 
-def augment(split: Split, space: Space, perms: Sequence[tuple[int, ...]], max_length: int) -> None:
-    """Add `split.variants`: every program's tokens under each input renaming.
+def augment(
+    split: Split,
+    space: Space,
+    perms: Sequence[tuple[int, ...]],
+    max_length: int,
+    form: str = "shrunk",
+) -> None:
+    """Add `split.variants`: every program's tokens under each input renaming, in `form`.
     # width -> (n_perms, n, max_length) uint8"""
     index = {token: i for i, token in enumerate(vocabulary(space))}
     cache: dict[str, list[list[int]]] = {}
@@ -122,7 +129,8 @@ def augment(split: Split, space: Space, perms: Sequence[tuple[int, ...]], max_le
             program = row["program"]
             if program not in cache:
                 cache[program] = [
-                    [index[t] for t in renamed(program.split(), sigma, space)] for sigma in perms
+                    [index[t] for t in renamed(program.split(), sigma, space, form)]
+                    for sigma in perms
                 ]
             for r, ids in enumerate(cache[program]):
                 out[r, n, : len(ids)] = ids
@@ -168,6 +176,14 @@ def _recipe(folder: Path | str) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def zoo_form(folders: Sequence[Path | str]) -> str:
+    """The one program form the zoos are written in (a zoo made before forms: shrunk)."""
+    forms = {_recipe(folder).get("form", "shrunk") for folder in folders}
+    if len(forms) != 1:
+        raise ConfigError(f"the zoos mix program forms {sorted(forms)}; train on one form")
+    return forms.pop()
+
+
 def train(
     folders: Sequence[Path | str],
     space: Space,
@@ -190,8 +206,9 @@ def train(
     valid = load_split(folders, space, "validation", model_config.max_length)
     if data.size == 0:
         raise ConfigError(f"the zoo {', '.join(map(str, folders))} has no matched train networks")
+    form = zoo_form(folders)
     perms = input_permutations(space, seed=config.seed)
-    augment(data, space, perms, model_config.max_length)
+    augment(data, space, perms, model_config.max_length, form)
     inverse = [torch.tensor(np.argsort(sigma), device=config.device) for sigma in perms]
     model = MetaModel(space, model_config).to(config.device)
     for split in (data, valid):
@@ -267,6 +284,7 @@ def train(
         "validation_networks": valid.size,
         "widths": widths,
         "input_renamings": len(perms),
+        "form": form,
         "train_config": asdict(config),
         "steps_run": step + 1,
         "minutes": round(minutes, 2),

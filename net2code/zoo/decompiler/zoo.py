@@ -182,7 +182,8 @@ def build_zoo(
 ) -> Path:
     """Train the zoo into `folder`: shards/NNNNN.safetensors and manifest.jsonl, where each
     row names its shard and index. Shards run in parallel under joblib. `sampler` (how the
-    programs were drawn) is recorded in zoo.json, so the programs can be drawn again."""
+    programs were drawn) is recorded in zoo.json, so the programs can be drawn again, and so
+    is the programs' form (training renames programs in it)."""
     from joblib import Parallel, delayed
     from safetensors.numpy import save_file
 
@@ -191,6 +192,9 @@ def build_zoo(
     config = config or ZooConfig()
     if not programs:
         raise ConfigError("the zoo needs at least one program")
+    forms = sorted({program.form for program in programs})
+    if len(forms) != 1:
+        raise ConfigError(f"the programs mix forms {forms}; a zoo holds one form")
     per_shard = max(1, config.shard_size // len(config.seeds))
     tasks = [
         (width, programs[i : i + per_shard])
@@ -218,6 +222,7 @@ def build_zoo(
             "space": asdict(space),
             "config": asdict(config),
             "sampler": sampler,
+            "form": forms[0],
             "networks": len(lines),
         }
         atomic_write_text(tmp / "zoo.json", json.dumps(summary, indent=1) + "\n")
