@@ -27,7 +27,7 @@ from net2code.zoo.decompiler.programs import (
     split_of,
     to_prefix,
 )
-from net2code.zoo.decompiler.train import TrainConfig, train
+from net2code.zoo.decompiler.train import Split, TrainConfig, augment, train
 from net2code.zoo.decompiler.zoo import ZooConfig, as_module, build_zoo, load_network, read_manifest
 
 
@@ -79,6 +79,32 @@ def test_canonical_form_is_one_program_per_function() -> None:
         canonical(np.zeros(8), space)
     with pytest.raises(net2code.Net2CodeError, match="boolean spaces, not modular"):
         sample_programs(modular(7), 5, form="canonical")
+
+
+def test_renamed_targets_are_canonical_and_too_long_ones_left_out() -> None:
+    """Training targets under input renamings are the renamed functions' canonical programs;
+    where one is longer than the model writes, the row is all padding (left out)."""
+    from net2code.zoo.decompiler.model import PAD, vocabulary
+    from net2code.zoo.decompiler.programs import input_permutations
+
+    space = boolean(4)
+    perms = input_permutations(space)
+    programs = [" ".join(p.prefix) for p in sample_programs(space, 60, sizes=(9, 15), seed=5)]
+    lengths = {p: [len(renamed(p.split(), s, space, "canonical")) for s in perms] for p in programs}
+    program = next(p for p in programs if len(set(lengths[p])) > 1)
+    limit = min(lengths[program])
+    split = Split(weights={}, targets={}, rows={8: [{"program": program}]})
+    augment(split, space, perms, limit, "canonical")
+    assert split.variants is not None
+    variants = split.variants[8][:, 0]  # (n_perms, limit)
+    vocab = vocabulary(space)
+    for sigma, row, length in zip(perms, variants.tolist(), lengths[program], strict=True):
+        if length > limit:
+            assert all(token == PAD for token in row)
+        else:
+            tokens = [vocab[t] for t in row if t != PAD]
+            assert tokens == renamed(program.split(), sigma, space, "canonical")
+    assert (variants[:, 0] == PAD).any() and (variants[:, 0] != PAD).any()
 
 
 def test_prefix_errors_name_the_token() -> None:
@@ -249,6 +275,7 @@ def test_cli_builds_a_zoo_trains_and_extracts_with_learned(
                "--jobs", "1", *common)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "12 programs, 12 networks" in proc.stdout
+    assert json.loads((zoo / "zoo.json").read_text())["form"] == "canonical"
     proc = cli("decompiler", "train", "--zoo", str(zoo), "-o", str(model), "--steps", "40",
                "--batch", "8", "--d-model", "32", "--threads", "1", *common)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -285,6 +312,8 @@ def test_cli_builds_a_zoo_trains_and_extracts_with_learned(
     )
     one_line_error(cli("decompiler", "zoo", "-o", str(tmp_path / "z"), "--space", "boolean:9"),
                    "k=9")  # fmt: skip
+    one_line_error(cli("decompiler", "zoo", "-o", str(tmp_path / "z"), "--space", "modular:7",
+                       "--form", "canonical"), "canonical form is for boolean spaces")  # fmt: skip
     one_line_error(cli("decompiler", "train", "--zoo", str(tmp_path), "-o", str(model)),
                    "zoo.json is missing")  # fmt: skip
 

@@ -118,7 +118,9 @@ def augment(
     max_length: int,
     form: str = "shrunk",
 ) -> None:
-    """Add `split.variants`: every program's tokens under each input renaming, in `form`.
+    """Add `split.variants`: every program's tokens under each input renaming, in `form`;
+    all padding where the renamed program is longer than `max_length` (a canonical program's
+    length depends on the order of the inputs), and training leaves those out.
     # width -> (n_perms, n, max_length) uint8"""
     index = {token: i for i, token in enumerate(vocabulary(space))}
     cache: dict[str, list[list[int]]] = {}
@@ -133,7 +135,8 @@ def augment(
                     for sigma in perms
                 ]
             for r, ids in enumerate(cache[program]):
-                out[r, n, : len(ids)] = ids
+                if len(ids) <= max_length:
+                    out[r, n, : len(ids)] = ids
         split.variants[width] = torch.tensor(out)
 
 
@@ -247,6 +250,7 @@ def train(
         at = torch.tensor(rng.integers(0, len(data.targets[width]), config.batch))
         at = at.to(config.device)
         r = int(rng.integers(len(perms)))  # one input renaming per batch
+        at = at[data.variants[width][r][at, 0] != PAD]  # renamed programs that fit
         weights = batch_of(data, width, at)
         weights["w1"] = weights["w1"][:, inverse[r]]  # input k is the original's sigma(k)
         loss = loss_of(model, weights, data.variants[width][r][at].long())
