@@ -58,7 +58,7 @@ def heldout(record: dict[str, Any], n: int, seed: int = 0) -> list[Any]:
         sizes=tuple(sampler["sizes"]),
         draw_sizes=tuple(sampler["draw_sizes"]),
         seed=sampler["seed"],
-        form=sampler.get("form", "shrunk"),  # zoos made before forms were shrunk
+        form=recipe.get("form", "shrunk"),  # zoos made before forms were shrunk
     )
     held = [p for p in programs if p.split == "held-out"]
     rng = np.random.default_rng(seed)

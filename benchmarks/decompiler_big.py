@@ -64,8 +64,7 @@ def main() -> None:
         zoo = build_zoo(
             space, programs, args.zoo or args.out / "zoo", ZooConfig(widths=(16, 32), seeds=(0, 1)),
             jobs=args.jobs, sampler={"programs": args.programs, "sizes": [1, 25],
-            "draw_sizes": [1, 40], "seed": [100 + i for i in range(chunks)],
-            "form": space.default_form},
+            "draw_sizes": [1, 40], "seed": [100 + i for i in range(chunks)]},
         )  # fmt: skip
     if client is not None:
         client.close()

@@ -943,7 +943,6 @@ def decompiler_zoo(
                     "sizes": [low, high],
                     "draw_sizes": list(drawn),
                     "seed": seed,
-                    "form": form,
                 },
             )
     finally:
