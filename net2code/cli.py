@@ -962,11 +962,15 @@ def decompiler_train(
     output: Annotated[Path, typer.Option("-o", "--output", help="The .safetensors to write.")],
     minutes: Annotated[float, typer.Option(help="Wall-clock limit.")] = 30.0,
     steps: Annotated[
-        int, typer.Option(help="Optimiser steps (the schedule's length; 7,000 fit 30 min).")
+        int,
+        typer.Option(help="Most optimiser steps; the schedule ends at these or --minutes."),
     ] = 7_000,
     batch: Annotated[int, typer.Option(help="Networks per step.")] = 128,
     d_model: Annotated[int, typer.Option(help="Width of the meta-model.")] = 128,
     threads: Annotated[int, typer.Option(help="torch threads.")] = 2,
+    device: Annotated[
+        str, typer.Option(help="cpu, or cuda for a bigger run on a GPU (the shipped models: cpu).")
+    ] = "cpu",
     half: Annotated[
         bool, typer.Option(help="Store the weights as 16-bit floats (half the file).")
     ] = False,
@@ -994,14 +998,16 @@ def decompiler_train(
         zoo,
         Space.from_dict(summaries[0]),
         ModelConfig(d_model=d_model),
-        TrainConfig(steps=steps, minutes=minutes, batch=batch, seed=seed, threads=threads),
+        TrainConfig(
+            steps=steps, minutes=minutes, batch=batch, seed=seed, threads=threads, device=device
+        ),
         progress=not no_progress,
         log=None if no_progress else lambda point: typer.echo(f"\n{point}", err=True),
     )
     record["name"] = output.stem
     model.save(output, record, half=half)
     typer.echo(
-        f"{record['steps_run']:,} steps in {record['minutes']:.1f} min on "
+        f"{record['steps_run']:,} steps in {record['minutes']:.1f} min ({device}) on "
         f"{record['train_networks']:,} networks; validation exact match (greedy) "
         f"{record['validation_exact']} -> {output}"
     )

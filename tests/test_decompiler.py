@@ -316,6 +316,11 @@ def test_cli_builds_a_zoo_trains_and_extracts_with_learned(
                        "--form", "canonical"), "canonical form is for boolean spaces")  # fmt: skip
     one_line_error(cli("decompiler", "train", "--zoo", str(tmp_path), "-o", str(model)),
                    "zoo.json is missing")  # fmt: skip
+    one_line_error(cli("decompiler", "train", "--zoo", str(zoo), "-o", str(model), "--device",
+                       "tpu"), "device 'tpu' must be cpu or cuda")  # fmt: skip
+    if not torch.cuda.is_available():
+        one_line_error(cli("decompiler", "train", "--zoo", str(zoo), "-o", str(model), "--device",
+                           "cuda"), "torch sees no CUDA GPU")  # fmt: skip
 
 
 @pytest.mark.parametrize("bits", [4, 6])

@@ -33,7 +33,7 @@ from .zoo import LAYERS, read_manifest
 class TrainConfig:
     """How long and how hard to train."""
 
-    steps: int = 7_000  # 30 minutes on 2 cores runs about this many; the schedule fits it
+    steps: int = 7_000  # at most; the schedule ends at steps or minutes, whichever comes first
     minutes: float = 30.0  # wall-clock cap; the shipped model keeps to 30 minutes on 2 cores
     batch: int = 128
     lr: float = 1e-3
@@ -48,6 +48,10 @@ class TrainConfig:
             raise ConfigError(
                 f"steps={self.steps}, batch={self.batch}, minutes={self.minutes} must be positive"
             )
+        if self.device != "cpu" and not self.device.startswith("cuda"):
+            raise ConfigError(f"device {self.device!r} must be cpu or cuda[:N]")
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
+            raise ConfigError(f"device {self.device!r} was asked for, but torch sees no CUDA GPU")
 
 
 @dataclass
@@ -224,17 +228,20 @@ def train(
     data.variants = {w: t.to(config.device) for w, t in data.variants.items()}
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01)
 
+    start = time.perf_counter()
+
     def rate(step: int) -> float:
+        """Warm-up, then a cosine to zero at whichever limit (steps or minutes) comes first."""
         if step < config.warmup:
             return (step + 1) / config.warmup
-        return 0.5 * (1 + math.cos(math.pi * min(1.0, step / config.steps)))
+        done = max(step / config.steps, (time.perf_counter() - start) / (60 * config.minutes))
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
 
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, rate)
     widths = sorted(data.targets)
     share = np.array([len(data.targets[w]) for w in widths], dtype=float)
     rng = np.random.default_rng(config.seed)
     history: list[dict[str, float]] = []
-    start = time.perf_counter()
     running = first = float("nan")
     step = 0
     bar = None
@@ -278,8 +285,12 @@ def train(
     if bar is not None:
         bar.close()
     minutes = (time.perf_counter() - start) / 60
+    where = provenance(config.seed)
+    where["device"]["device"] = config.device  # provenance cannot know where training ran
+    if config.device.startswith("cuda"):
+        where["device"]["gpu"] = torch.cuda.get_device_name(torch.device(config.device))
     record = {
-        **provenance(config.seed),
+        **where,
         "space": space.spec,
         "zoo": [str(folder) for folder in folders],
         "zoo_recipes": [_recipe(folder) for folder in folders],
