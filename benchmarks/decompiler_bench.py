@@ -16,7 +16,8 @@ networks are new too: widths 24 and 48 and seed 7, none of which the zoo used.
    `learned` strategy checks); by program size.
 2. Time to a verified program, by program size 3..25: the pipeline with `--strategy learned`
    against `--strategy dsl` (the enumeration, `--dsl-timeout` seconds) and `--strategy boolean`
-   (sum-of-products minimisation, xor and threshold forms), one held-out network per size.
+   (sum-of-products minimisation, xor and threshold forms), one held-out network per size;
+   then `learned` against `dsl` on up to three held-out networks of each size 16..25.
 3. Robustness, beam 64 and the renamings: wider networks (64, 128), networks trained with SGD
    instead of Adam, and imperfect networks (stopped after 25 Adam steps, or taught one wrong
    label). An imperfect network computes a function other than its program: a verified
@@ -31,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -92,8 +94,18 @@ def accuracy_part(model: Any, programs: list[Any], work: Path) -> dict[str, Any]
 
 
 def timing_part(
-    model: Any, path: Path, programs: list[Any], work: Path, dsl_timeout: float
+    model: Any,
+    path: Path,
+    programs: list[Any],
+    work: Path,
+    dsl_timeout: float,
+    *,
+    sizes: range = range(3, 26, 2),
+    per_size: int = 1,
+    strategies: tuple[str, ...] = ("learned", "dsl", "boolean"),
 ) -> list[dict]:
+    """Each strategy alone through the whole pipeline on networks (width 32, seed 7) of up to
+    `per_size` held-out programs of each size in `sizes`."""
     import net2code
     from net2code.program import to_source
     from net2code.strategies.learned import LearnedDecompiler
@@ -107,12 +119,13 @@ def timing_part(
     )
 
     space = model.space
-    picks = {}
+    picks: dict[int, list[Any]] = {}
     for p in programs:
-        if 3 <= p.size <= 25 and p.size % 2 == 1 and p.size not in picks:
-            picks[p.size] = p
+        if p.size in sizes and len(picks.setdefault(p.size, [])) < per_size:
+            picks[p.size].append(p)
+    chosen = [p for size in sorted(picks) for p in picks[size]]
     folder = build_zoo(
-        space, list(picks.values()), work / "timing", ZooConfig(widths=(32,), seeds=(7,))
+        space, chosen, work / f"timing{per_size}", ZooConfig(widths=(32,), seeds=(7,)), jobs=1
     )
     out = []
     for row in read_manifest(folder):
@@ -123,11 +136,16 @@ def timing_part(
         )
         source = to_source(from_prefix(row["program"].split(), space))
         entry: dict[str, Any] = {"size": row["size"], "program": source}
-        for strategy, timeout in (("learned", 60.0), ("dsl", dsl_timeout), ("boolean", 60.0)):
-            chosen = LearnedDecompiler(model=path) if strategy == "learned" else strategy
+        for strategy in strategies:
+            timeout = dsl_timeout if strategy == "dsl" else 60.0
+            strategy_or_name = LearnedDecompiler(model=path) if strategy == "learned" else strategy
             start = time.perf_counter()
             extraction = net2code.extract(
-                network, space.domain, strategies=[chosen], timeout=timeout, analyses=False
+                network,
+                space.domain,
+                strategies=[strategy_or_name],
+                timeout=timeout,
+                analyses=False,
             )
             seconds = time.perf_counter() - start
             program = extraction.program
@@ -141,6 +159,23 @@ def timing_part(
             print(f"size {row['size']:2d} {strategy:8s} {entry[strategy]}", flush=True)
         out.append(entry)
     return out
+
+
+def beyond_summary(entries: list[dict]) -> dict[str, Any]:
+    """Learned against the enumeration on the 16-25-node networks: how many each verifies,
+    how many only `learned` does, and how long each takes."""
+    dsl_failed = [e for e in entries if not e["dsl"]["verified"]]
+    return {
+        "networks": len(entries),
+        "learned_verified": sum(e["learned"]["verified"] for e in entries),
+        "dsl_verified": len(entries) - len(dsl_failed),
+        "dsl_failed_learned_verified": sum(e["learned"]["verified"] for e in dsl_failed),
+        "dsl_failed": len(dsl_failed),
+        "dsl_failed_seconds_max": max((e["dsl"]["seconds"] for e in dsl_failed), default=None),
+        "learned_verified_seconds": sorted(
+            e["learned"]["seconds"] for e in entries if e["learned"]["verified"]
+        ),
+    }
 
 
 def robustness_part(model: Any, programs: list[Any], work: Path) -> dict[str, Any]:
@@ -183,16 +218,22 @@ def robustness_part(model: Any, programs: list[Any], work: Path) -> dict[str, An
 
 def render(report: dict[str, Any]) -> str:
     acc = report["accuracy"]
+    record, device = report["record"], report["record"]["device"]
+    if str(device.get("device", "cpu")).startswith("cuda"):
+        where = f"batch {record['train_config']['batch']} on an {device.get('gpu', 'GPU')}"
+    else:
+        where = (
+            f"batch {record['train_config']['batch']}, {record['train_config']['threads']} "
+            f"torch thread(s) on a {device['cpu_count']}-core CPU"
+        )
     lines = [
         "# The learned decompiler: benchmark",
         "",
         f"Meta-model `{report['model']}` ({report['model_bytes'] / 1e6:.2f} MB): "
-        f"{report['record']['train_networks']:,} training networks, "
-        f"{report['record']['steps_run']:,} steps in {report['record']['minutes']} min, "
-        f"{report['record']['train_config']['threads']} torch thread(s) on a "
-        f"{report['record']['device']['cpu_count']}-core CPU.",
+        f"{record['train_networks']:,} training networks, "
+        f"{record['steps_run']:,} steps in {record['minutes']} min, {where}.",
         "",
-        "Generated by `make bench-decompiler` "
+        f"Generated by `{report.get('command', 'make bench-decompiler')}` "
         f"({report['seconds'] / 60:.1f} min for this model, one torch thread). Held-out "
         "programs only (no semantics seen in training), written in the zoo's "
         f"{report['record'].get('form', 'shrunk')} form, on networks of widths 24 and 48, "
@@ -239,6 +280,24 @@ def render(report: dict[str, Any]) -> str:
             f"| {entry['size']} | `{entry['program']}` | {cell(entry['learned'])} | "
             f"{cell(entry['dsl'])} | {cell(entry['boolean'])} |"
         )
+    beyond = report.get("beyond")
+    if beyond is not None and beyond["networks"]:
+        times = beyond["learned_verified_seconds"]
+        lines += [
+            "",
+            f"Beyond the enumerator's reach: {beyond['networks']} held-out networks of 16-25 "
+            f"nodes (up to 3 programs per size, width 32, seed 7). `learned` verified "
+            f"{beyond['learned_verified']}"
+            + (f" (in {times[0]:.2f}-{times[-1]:.2f} s)" if times else "")
+            + f", `dsl` {beyond['dsl_verified']}; of the {beyond['dsl_failed']} that `dsl` "
+            f"did not verify"
+            + (
+                f" (it stopped after at most {beyond['dsl_failed_seconds_max']:.1f} s)"
+                if beyond["dsl_failed"]
+                else ""
+            )
+            + f", `learned` verified {beyond['dsl_failed_learned_verified']}.",
+        ]
     lines += [
         "",
         "## Robustness (beam 64 and the renamings)",
@@ -266,7 +325,9 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def bench(path: Path, out: Path, programs: int, dsl_timeout: float, quick: bool) -> None:
+def bench(
+    path: Path, out: Path, programs: int, dsl_timeout: float, quick: bool, command: str
+) -> None:
     """Measure one meta-model -> out/<model name>.md and .json."""
     from net2code._util import atomic_write_json, atomic_write_text, provenance
     from net2code.zoo.decompiler.model import load_model
@@ -281,6 +342,8 @@ def bench(path: Path, out: Path, programs: int, dsl_timeout: float, quick: bool)
         accuracy = accuracy_part(model, chosen, work)
         print(json.dumps(accuracy["summary"]), flush=True)
         timing = timing_part(model, path, chosen, work, timeout)
+        beyond = timing_part(model, path, chosen, work, timeout, sizes=range(16, 26),
+                             per_size=1 if quick else 3, strategies=("learned", "dsl"))  # fmt: skip
         robustness = robustness_part(model, chosen[:: 2 if quick else 4], work)
     report = {
         "model": path.name,
@@ -288,9 +351,12 @@ def bench(path: Path, out: Path, programs: int, dsl_timeout: float, quick: bool)
         "record": {k: v for k, v in record.items() if k != "history"},
         "accuracy": accuracy,
         "timing": timing,
+        "beyond": beyond_summary(beyond),
+        "beyond_networks": beyond,
         "robustness": robustness,
         "dsl_timeout": timeout,
         "seconds": round(time.perf_counter() - start, 1),
+        "command": command,
         "provenance": provenance(0),
     }
     out.mkdir(parents=True, exist_ok=True)
@@ -316,8 +382,11 @@ def main() -> None:
 
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
+    command = "make bench-decompiler"
+    if sys.argv[1:] not in ([], ["--out", "docs/decompiler"]):
+        command = " ".join(["python benchmarks/decompiler_bench.py", *sys.argv[1:]])
     for path in args.model or shipped_models():
-        bench(path, args.out, args.programs, args.dsl_timeout, args.quick)
+        bench(path, args.out, args.programs, args.dsl_timeout, args.quick, command)
 
 
 if __name__ == "__main__":
