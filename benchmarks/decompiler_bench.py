@@ -283,20 +283,20 @@ def render(report: dict[str, Any]) -> str:
     beyond = report.get("beyond")
     if beyond is not None and beyond["networks"]:
         times = beyond["learned_verified_seconds"]
+        spread = f" (in {times[0]:.2f}-{times[-1]:.2f} s)" if times else ""
+        if beyond["dsl_failed"]:
+            versus = (
+                f"of the {beyond['dsl_failed']} that `dsl` did not verify (it stopped after at "
+                f"most {beyond['dsl_failed_seconds_max']:.1f} s), `learned` verified "
+                f"{beyond['dsl_failed_learned_verified']}."
+            )
+        else:
+            versus = "none is beyond the enumeration's reach here."
         lines += [
             "",
-            f"Beyond the enumerator's reach: {beyond['networks']} held-out networks of 16-25 "
-            f"nodes (up to 3 programs per size, width 32, seed 7). `learned` verified "
-            f"{beyond['learned_verified']}"
-            + (f" (in {times[0]:.2f}-{times[-1]:.2f} s)" if times else "")
-            + f", `dsl` {beyond['dsl_verified']}; of the {beyond['dsl_failed']} that `dsl` "
-            f"did not verify"
-            + (
-                f" (it stopped after at most {beyond['dsl_failed_seconds_max']:.1f} s)"
-                if beyond["dsl_failed"]
-                else ""
-            )
-            + f", `learned` verified {beyond['dsl_failed_learned_verified']}.",
+            f"Programs of 16-25 nodes: {beyond['networks']} held-out networks (up to 3 programs "
+            f"per size, width 32, seed 7). `learned` verified {beyond['learned_verified']}"
+            f"{spread}, `dsl` {beyond['dsl_verified']}; {versus}",
         ]
     lines += [
         "",
