@@ -73,26 +73,30 @@ def versions() -> dict[str, str]:
     return out
 
 
-def device_info() -> dict[str, Any]:
-    """Where the run happened. torch's thread count only when torch is already loaded."""
+def device_info(device: str = "cpu") -> dict[str, Any]:
+    """Where the run happened (`device`: the torch device it computed on; a GPU's name is
+    added). torch's thread count only when torch is already loaded."""
     import sys
 
     torch = sys.modules.get("torch")
-    return {
-        "device": "cpu",
+    info = {
+        "device": device,
         "machine": platform.machine(),
         "processor": platform.processor() or platform.machine(),
         "torch_threads": torch.get_num_threads() if torch is not None else None,
         "cpu_count": os.cpu_count(),
     }
+    if device.startswith("cuda") and torch is not None:
+        info["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return info
 
 
-def provenance(seed: int | None = None) -> dict[str, Any]:
+def provenance(seed: int | None = None, device: str = "cpu") -> dict[str, Any]:
     """What every output records: seed, versions, device, time."""
     return {
         "seed": seed,
         "versions": versions(),
-        "device": device_info(),
+        "device": device_info(device),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 

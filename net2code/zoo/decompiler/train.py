@@ -285,12 +285,8 @@ def train(
     if bar is not None:
         bar.close()
     minutes = (time.perf_counter() - start) / 60
-    where = provenance(config.seed)
-    where["device"]["device"] = config.device  # provenance cannot know where training ran
-    if config.device.startswith("cuda"):
-        where["device"]["gpu"] = torch.cuda.get_device_name(torch.device(config.device))
     record = {
-        **where,
+        **provenance(config.seed, config.device),
         "space": space.spec,
         "zoo": [str(folder) for folder in folders],
         "zoo_recipes": [_recipe(folder) for folder in folders],
