@@ -42,6 +42,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 SIZE_BUCKETS = ((1, 5), (6, 10), (11, 15), (16, 20), (21, 25))
 BEAMS = (1, 8, 64)
+NO_REPAIR = "learned, no repair"
 
 
 def heldout(record: dict[str, Any], n: int, seed: int = 0) -> list[Any]:
@@ -138,7 +139,11 @@ def timing_part(
         entry: dict[str, Any] = {"size": row["size"], "program": source}
         for strategy in strategies:
             timeout = dsl_timeout if strategy == "dsl" else 60.0
-            strategy_or_name = LearnedDecompiler(model=path) if strategy == "learned" else strategy
+            strategy_or_name: Any = strategy
+            if strategy == "learned":
+                strategy_or_name = LearnedDecompiler(model=path)
+            elif strategy == NO_REPAIR:
+                strategy_or_name = LearnedDecompiler(model=path, repair=False)
             start = time.perf_counter()
             extraction = net2code.extract(
                 network,
@@ -155,6 +160,7 @@ def timing_part(
                 "program": program.summary if program is not None else None,
                 "nodes": program.size if program is not None else None,
                 "beam_rank": extraction.candidate.stats.get("beam_rank"),
+                "found_by": extraction.candidate.stats.get("found_by"),
             }
             print(f"size {row['size']:2d} {strategy:8s} {entry[strategy]}", flush=True)
         out.append(entry)
@@ -168,6 +174,13 @@ def beyond_summary(entries: list[dict]) -> dict[str, Any]:
     return {
         "networks": len(entries),
         "learned_verified": sum(e["learned"]["verified"] for e in entries),
+        "learned_repaired": sum(
+            e["learned"]["verified"] and e["learned"].get("found_by") == "repair" for e in entries
+        ),
+        "no_repair_verified": sum(e[NO_REPAIR]["verified"] for e in entries if NO_REPAIR in e),
+        "dsl_failed_no_repair_verified": sum(
+            e[NO_REPAIR]["verified"] for e in dsl_failed if NO_REPAIR in e
+        ),
         "dsl_verified": len(entries) - len(dsl_failed),
         "dsl_failed_learned_verified": sum(e["learned"]["verified"] for e in dsl_failed),
         "dsl_failed": len(dsl_failed),
@@ -206,6 +219,7 @@ def robustness_part(model: Any, programs: list[Any], work: Path) -> dict[str, An
                 "mean_program_agreement": sum(r["network_agrees_with_program"] for r in imperfect)
                 / n,
                 "verified_own_function": sum(verified) / n,
+                "verified_own_function_repair": sum(r["repair"]["verified"] for r in imperfect) / n,
                 "best_is_program": sum(
                     not v and r["beam64"]["best_is_program"]
                     for v, r in zip(verified, imperfect, strict=True)
@@ -242,8 +256,9 @@ def render(report: dict[str, Any]) -> str:
         "## Accuracy on held-out programs",
         "",
         "| sizes | networks | exact top-1 | functional top-1 | verified, beam 1 | beam 8 "
-        "| beam 64 | 24 renamings | beam 64 + renamings |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| beam 64 | 24 renamings | beam 64 + renamings | greedy + repair "
+        "| beam 64 + renamings + repair | no proposal: library alone |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in [*acc["by_size"], {"sizes": "all", **acc["summary"]}]:
         if not row.get("matched"):
@@ -252,13 +267,22 @@ def render(report: dict[str, Any]) -> str:
             f"| {row['sizes']} | {row['matched']} | {row['exact_top1']:.1%} | "
             f"{row['functional_top1']:.1%} | {row['verified_beam1']:.1%} | "
             f"{row['verified_beam8']:.1%} | {row['verified_beam64']:.1%} | "
-            f"{row['verified_renamed']:.1%} | {row['verified_beam64_and_renamed']:.1%} |"
+            f"{row['verified_renamed']:.1%} | {row['verified_beam64_and_renamed']:.1%} | "
+            f"{row['verified_beam1_repair']:.1%} | {row['verified_all_repair']:.1%} | "
+            f"{row['library_alone']:.1%} |"
         )
     lines += [
         "",
         f"Networks that did not match their program when trained are left out "
         f"({acc['summary']['networks'] - acc['summary']['matched']} of "
         f"{acc['summary']['networks']}).",
+        "",
+        "Repair (what `learned` does when no proposal verifies): one sub-expression of a "
+        "proposal is replaced by the smallest formula of up to 7 nodes (enumerated bottom-up, "
+        "one per truth table) that makes the whole proposal equal the network's truth table. "
+        "'greedy + repair' repairs the top-1 proposal only; 'library alone' is the share of "
+        "networks whose function has a formula of at most 7 nodes, found with no proposal at "
+        "all (repairing the root).",
         "",
         "## Time to a verified program, by program size",
         "",
@@ -288,19 +312,24 @@ def render(report: dict[str, Any]) -> str:
             versus = (
                 f"of the {beyond['dsl_failed']} that `dsl` did not verify (it stopped after at "
                 f"most {beyond['dsl_failed_seconds_max']:.1f} s), `learned` verified "
-                f"{beyond['dsl_failed_learned_verified']}."
+                f"{beyond['dsl_failed_learned_verified']}"
             )
+            if "dsl_failed_no_repair_verified" in beyond:
+                versus += f" ({beyond['dsl_failed_no_repair_verified']} without repair)"
+            versus += "."
         else:
             versus = "none is beyond the enumeration's reach here."
         lines += [
             "",
             f"Programs of 16-25 nodes: {beyond['networks']} held-out networks (up to 3 programs "
             f"per size, width 32, seed 7). `learned` verified {beyond['learned_verified']}"
-            f"{spread}, `dsl` {beyond['dsl_verified']}; {versus}",
+            f"{spread}, {beyond.get('learned_repaired', 0)} of them by repair "
+            f"({beyond.get('no_repair_verified', '?')} with repair off), `dsl` "
+            f"{beyond['dsl_verified']}; {versus}",
         ]
     lines += [
         "",
-        "## Robustness (beam 64 and the renamings)",
+        "## Robustness (beam 64, the renamings, and repair)",
         "",
         "| networks | matched | verified |",
         "|---|---|---|",
@@ -311,15 +340,17 @@ def render(report: dict[str, Any]) -> str:
                 f"| {name} | {summary['imperfect_networks']} of {summary['networks']} differ "
                 f"from their program (they agree with it on "
                 f"{summary['mean_program_agreement']:.1%} of inputs on average) | the network's "
-                f"own function found and verified: {summary['verified_own_function']:.1%}; "
-                f"else the program itself returned, not verified, with its agreement: "
+                f"own function found and verified: {summary['verified_own_function']:.1%} "
+                f"({summary['verified_own_function_repair']:.1%} with repair); else, without "
+                f"repair, the program itself returned, not verified, with its agreement: "
                 f"{summary['best_is_program']:.1%} |"
             )
         elif summary.get("matched"):
             lines.append(
                 f"| {name} | {summary['matched']} of {summary['networks']} | "
                 f"{summary['verified_beam64']:.1%} with beam 64, "
-                f"{summary['verified_beam64_and_renamed']:.1%} with the renamings too "
+                f"{summary['verified_beam64_and_renamed']:.1%} with the renamings too, "
+                f"{summary['verified_all_repair']:.1%} with repair "
                 f"(exact top-1 {summary['exact_top1']:.1%}) |"
             )
     return "\n".join(lines) + "\n"
@@ -343,7 +374,8 @@ def bench(
         print(json.dumps(accuracy["summary"]), flush=True)
         timing = timing_part(model, path, chosen, work, timeout)
         beyond = timing_part(model, path, chosen, work, timeout, sizes=range(16, 26),
-                             per_size=1 if quick else 3, strategies=("learned", "dsl"))  # fmt: skip
+                             per_size=1 if quick else 3,
+                             strategies=("learned", NO_REPAIR, "dsl"))  # fmt: skip
         robustness = robustness_part(model, chosen[:: 2 if quick else 4], work)
     report = {
         "model": path.name,

@@ -164,6 +164,13 @@ def extract(
         Path | None,
         typer.Option(help="--strategy learned: a meta-model .safetensors (default: shipped)."),
     ] = None,
+    no_repair: Annotated[
+        bool,
+        typer.Option(
+            "--no-repair",
+            help="--strategy learned: check the proposals only (no one-node repair of them).",
+        ),
+    ] = False,
     output: MaybeOutput = None,
     timeout: Timeout = 120.0,
     seed: Seed = 0,
@@ -184,12 +191,16 @@ def extract(
     for name in strategy or ():
         family_of(name)  # unknown names fail before the network is loaded
     chosen: list[Any] | None = list(strategy) if strategy else None
-    if beam is not None or decompiler is not None:
+    if beam is not None or decompiler is not None or no_repair:
         if not chosen or "learned" not in chosen:
-            raise Net2CodeError("--beam and --decompiler are options of --strategy learned")
+            raise Net2CodeError(
+                "--beam, --decompiler and --no-repair are options of --strategy learned"
+            )
         from .strategies.learned import DEFAULT_BEAM, LearnedDecompiler
 
-        learned = LearnedDecompiler(beam=DEFAULT_BEAM if beam is None else beam, model=decompiler)
+        learned = LearnedDecompiler(
+            beam=DEFAULT_BEAM if beam is None else beam, model=decompiler, repair=not no_repair
+        )
         chosen = [learned if name == "learned" else name for name in chosen]
     network = load(path, config)
     extraction = run_extract(

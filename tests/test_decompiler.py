@@ -246,7 +246,7 @@ def test_a_wrong_proposal_is_never_verified(
         if not np.array_equal(space.table(from_prefix(list(tokens), space)), truth)
     ][:3]
     right = tuple(row["program"].split())
-    strategy = LearnedDecompiler(beam=8)
+    strategy = LearnedDecompiler(beam=8, repair=False)
     monkeypatch.setattr(strategy, "_model_for", lambda k: (_Stub([*wrong, right]), {}))
     found = net2code.extract(network, space.domain, strategies=[strategy], analyses=False)
     assert found.verified and found.candidate.stats["beam_rank"] == len(wrong) + 1
@@ -258,6 +258,96 @@ def test_a_wrong_proposal_is_never_verified(
     assert not refused.verified and refused.agreement < 1.0
     assert refused.candidate.stats["candidates_checked"] == len(wrong)
     assert "agrees everywhere" in refused.candidate.stats["reason"]
+
+    # With repair (the default), the wrong proposals seed the enumeration: one of them with
+    # one sub-expression replaced is the network's function, and the network confirms it.
+    repairing = LearnedDecompiler(beam=8)
+    monkeypatch.setattr(repairing, "_model_for", lambda k: (_Stub(wrong), {}))
+    fixed = net2code.extract(network, space.domain, strategies=[repairing], analyses=False)
+    stats = fixed.candidate.stats
+    assert fixed.verified and stats["found_by"] == "repair" and fixed.agreement == 1.0
+    assert stats["candidates_checked"] == len(wrong) and 1 <= stats["beam_rank"] <= len(wrong)
+    assert stats["repair"]["proposal_rank"] == stats["beam_rank"]
+    assert np.array_equal(space.table(fixed.program.expr), truth)
+
+
+def _all_tables_by_size(k: int, max_size: int) -> dict[int, set[int]]:
+    """The oracle for the repair library: every truth table first reached at each size, by
+    building every formula (not one per table) with and, or, xor, not on Python ints."""
+    n = 1 << k
+    full = (1 << n) - 1
+    columns = [sum(1 << i for i in range(n) if (i >> (k - 1 - v)) & 1) for v in range(k)]
+    every: dict[int, list[int]] = {1: columns}
+    for s in range(2, max_size + 1):
+        made = [full ^ t for t in every[s - 1]]
+        for left in range(1, s - 1):
+            for a in every[left]:
+                for b in every[s - 1 - left]:
+                    made += [a & b, a | b, a ^ b]
+        every[s] = made
+    first: dict[int, set[int]] = {}
+    seen = {0, full}
+    for s in range(1, max_size + 1):
+        first[s] = set(every[s]) - seen
+        seen |= first[s]
+    return first
+
+
+def test_repair_library_keeps_the_smallest_formula_of_each_table() -> None:
+    """Every table reachable within max_size nodes is in the library once, at the size of its
+    smallest formula, and the formula kept computes it."""
+    from net2code.zoo.decompiler.programs import _fast_table
+    from net2code.zoo.decompiler.repair import library
+
+    space, max_size = boolean(3), 6
+    lib = library(3, max_size)
+    oracle = _all_tables_by_size(3, max_size)
+    bits = _fast_table(space)
+    assert len(set(lib.tables.tolist())) == len(lib.tables) == sum(map(len, oracle.values()))
+    for i, table in enumerate(lib.tables.tolist()):
+        expr = lib.expr(i)
+        assert bits(expr) == table and size(expr) == lib.sizes[i]
+        assert table in oracle[int(lib.sizes[i])]
+
+
+def test_repair_replaces_the_broken_sub_expression() -> None:
+    """Programs of 12-20 nodes on 6 bits with one sub-expression of up to 5 nodes replaced
+    at random: the repair's table is the original's (the target), it is never larger than
+    the original, and with a library too small to hold the fix there is no repair."""
+    from net2code.zoo.decompiler.programs import _fast_table, random_expr
+    from net2code.zoo.decompiler.repair import repair
+
+    space = boolean(6)
+    bits = _fast_table(space)
+    rng = np.random.default_rng(0)
+    repaired = 0
+    for _ in range(40):
+        original = random_expr(space, int(rng.integers(12, 21)), rng)
+        target = bits(original)
+        if target in (0, (1 << 64) - 1):
+            continue
+        broken, path = original, ()
+        while broken[0] not in ("var", "const") and size(broken) > 5:  # walk to a small node
+            kid = int(rng.integers(len(broken) - 2))
+            broken, path = broken[2 + kid], (*path, kid)
+        mutant = _replace(original, path, random_expr(space, size(broken), rng))
+        if bits(mutant) == target:
+            continue
+        fixed = repair([mutant], target, space)
+        assert fixed is not None and fixed.rank == 1
+        assert bits(fixed.expr) == target and size(fixed.expr) <= size(original)
+        repaired += 1
+    assert repaired >= 25
+    x = from_prefix(["x1"], space)
+    assert repair([x], bits(from_prefix(["xor", "x1", "x2"], space)), space, max_size=1) is None
+
+
+def _replace(expr, path, new):  # type: ignore[no-untyped-def]
+    if not path:
+        return new
+    kids = list(expr[2:])
+    kids[path[0]] = _replace(kids[path[0]], path[1:], new)
+    return (expr[0], expr[1], *kids)
 
 
 def test_cli_builds_a_zoo_trains_and_extracts_with_learned(
@@ -291,17 +381,31 @@ def test_cli_builds_a_zoo_trains_and_extracts_with_learned(
     out = tmp_path / "out"
     domain = "x1:bit x2:bit x3:bit"
     learned = ["--strategy", "learned", "--decompiler", str(model), "--beam", "8"]
-    proc = cli("extract", str(path), "--domain", domain, *learned, "-o", str(out), "--no-progress")
+    proc = cli("extract", str(path), "--domain", domain, *learned, "--no-repair", "-o", str(out),
+               "--no-progress")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     result = json.loads((out / "result.json").read_text())
     stats = result["search"]["stats"]
     assert stats["beam"] == 8 and 1 <= stats["candidates_checked"] <= 8
-    assert 1 <= stats["beam_rank"] <= 8
+    assert 1 <= stats["beam_rank"] <= 8 and "repair" not in stats
     assert result["verified"] == (stats["best_agreement"] == 1.0)
     if result["verified"]:
         assert stats["candidates_checked"] == stats["beam_rank"]
+    # with repair (the default), a 3-bit function of at most 5 nodes is always reached: a
+    # whole proposal can be replaced by a formula of up to 7 nodes
+    proc = cli("extract", str(path), "--domain", domain, *learned, "-o", str(out / "r"),
+               "--no-progress")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((out / "r" / "result.json").read_text())
+    stats = result["search"]["stats"]
+    assert result["verified"] and stats["best_agreement"] == 1.0
+    if stats["found_by"] == "repair":
+        assert stats["repair"]["proposal_rank"] == stats["beam_rank"]
+        assert stats["candidates_checked"] == stats["proposals"]
 
     one_line_error(cli("extract", str(path), "--domain", domain, "--beam", "8"), "--beam")
+    one_line_error(cli("extract", str(path), "--domain", domain, "--no-repair"),
+                   "--no-repair are options of --strategy learned")  # fmt: skip
     one_line_error(
         cli("extract", str(path), "--domain", domain, "--strategy", "learned", "--beam", "0"),
         "--beam 0 must be at least 1",
@@ -341,17 +445,23 @@ def test_shipped_model_decompiles_networks_of_programs_it_never_saw(
     ]
     chosen = unseen[:: max(1, len(unseen) // 12)][:12]
     zoo = build_zoo(space, chosen, tmp_path / "zoo", ZooConfig(widths=(24,), seeds=(7,)), jobs=1)
-    verified = 0
-    for row in read_manifest(zoo):
+    verified = proposed = 0
+    rows = read_manifest(zoo)
+    assert len(rows) >= 8
+    for row in rows:
         network = bit_network(space, load_network(zoo, row))
         found = net2code.extract(network, space.domain, strategies=["learned"], analyses=False)
         truth = network.read(space.points, "bit")
         stats = found.candidate.stats
-        assert 1 <= stats["candidates_checked"] <= stats["beam"] == 64
+        assert 1 <= stats["candidates_checked"] <= stats["proposals"]
+        assert stats["beam"] == 64
         if found.verified:
             verified += 1
             assert np.array_equal(found.program(space.points), truth)
-            assert stats["candidates_checked"] == stats["beam_rank"]
+            if stats["found_by"] != "repair":
+                proposed += 1
+                assert stats["candidates_checked"] == stats["beam_rank"]
         else:
             assert found.agreement < 1.0 and not np.array_equal(found.program(space.points), truth)
-    assert verified >= {4: 10, 6: 6}[bits]  # 12 and 8 of 12 when calibrated
+    # calibrated: 12 of 12 networks (4 bits) and 8 of 8 (6 bits) verified as proposed
+    assert proposed >= len(rows) - 2 and verified >= len(rows) - 1

@@ -7,9 +7,15 @@ After the beam's proposals come the greedy programs of the network with its inpu
 network seen 24 ways gives proposals the beam does not. `beam_rank` counts in that order;
 `found_by` says which.
 
+When no proposal agrees everywhere, the proposals seed a small enumeration (`repair`): in
+each proposal, one sub-expression is replaced by the smallest formula (of up to 7 nodes,
+enumerated bottom-up) that makes the whole proposal equal the network's truth table, where
+one exists; the smallest repaired program wins. `found_by` then says "repair", and
+`beam_rank` is the rank of the proposal it repaired.
+
 The meta-model only proposes. A wrong proposal costs one table comparison and is never
-returned as exact. When no proposal agrees everywhere (an imperfect network, say), the one
-that agrees most is returned as inexact, with its agreement, so the result says so.
+returned as exact. When neither a proposal nor a repair agrees everywhere, the proposal that
+agrees most is returned as inexact, with its agreement, so the result says so.
 
 It reads 3-layer ReLU MLPs (in -> width -> width -> out, any width) on k bit inputs with one
 logit (readout `bit`) or two (`argmax`), for which a meta-model is shipped in
@@ -49,7 +55,11 @@ class LearnedDecompiler:
     name = "learned"
 
     def __init__(
-        self, beam: int = DEFAULT_BEAM, model: Path | str | None = None, renamings: bool = True
+        self,
+        beam: int = DEFAULT_BEAM,
+        model: Path | str | None = None,
+        renamings: bool = True,
+        repair: bool = True,
     ) -> None:
         from ..errors import ConfigError
 
@@ -59,6 +69,7 @@ class LearnedDecompiler:
             raise ConfigError(f"meta-model {str(model)!r} does not exist")
         self.beam = beam
         self.renamings = renamings
+        self.repair = repair
         self.model_path = Path(model) if model is not None else None
 
     def _model_for(self, k: int) -> tuple[Any, dict[str, Any]] | None:
@@ -102,6 +113,7 @@ class LearnedDecompiler:
     def search(self, behaviour: Behaviour, *, timeout: float, progress: bool) -> Candidate:
         from ..zoo.decompiler.model import as_tensors
         from ..zoo.decompiler.programs import from_prefix, rename
+        from ..zoo.decompiler.repair import repair
 
         start = time.perf_counter()
         found = self._model_for(len(behaviour.names))
@@ -124,13 +136,14 @@ class LearnedDecompiler:
         }
         best: tuple[float, int, Expr] | None = None
         checked = 0
+        exprs: list[Expr] = []
         for rank, tokens in enumerate(proposals, 1):
             if time.perf_counter() - start > timeout:
                 stats["reason"] = f"timed out after {rank - 1} of {len(proposals)} proposals"
                 break
-            expr = rename(from_prefix(tokens, space), names)
-            values = np.broadcast_to(np.asarray(evaluate(expr, env)) != 0, behaviour.outputs.shape)
-            agreement = float(np.mean(values.astype(np.int64) == behaviour.outputs))
+            exprs.append(from_prefix(tokens, space))
+            expr = rename(exprs[-1], names)
+            agreement = self._agreement(expr, behaviour, env)
             checked += 1
             if best is None or agreement > best[0]:
                 best = (agreement, rank, expr)
@@ -138,18 +151,47 @@ class LearnedDecompiler:
                 break
         if best is None:
             return Candidate(self.name, None, False, {**stats, "reason": "no proposal"})
+        found_by = "beam search" if best[1] <= beamed else "input renaming"
+        if best[0] < 1.0 and self.repair and exprs:
+            left = max(0.0, timeout - (time.perf_counter() - start))
+            fixed = repair(exprs, self._truth_table(behaviour), space, timeout=left)
+            if fixed is not None:
+                expr = rename(fixed.expr, names)
+                agreement = self._agreement(expr, behaviour, env)
+                stats["repair"] = {
+                    "proposal_rank": fixed.rank,
+                    "replaced_nodes": fixed.removed,
+                    "inserted_nodes": fixed.inserted,
+                    "agreement": agreement,
+                }
+                if agreement == 1.0:  # always, by construction; the check decides all the same
+                    best, found_by = (agreement, fixed.rank, expr), "repair"
         agreement, rank, expr = best
         stats |= {
             "beam_rank": rank,
-            "found_by": "beam search" if rank <= beamed else "input renaming",
+            "found_by": found_by,
             "candidates_checked": checked,
             "best_agreement": agreement,
             "seconds": round(time.perf_counter() - start, 3),
         }
         if agreement < 1.0:
             stats["reason"] = (
-                f"no proposal of {len(proposals)} agrees everywhere; the best (rank {rank}) "
-                f"agrees on {agreement:.2%}"
+                f"no proposal of {len(proposals)} agrees everywhere, nor a repair of one; the "
+                f"best (rank {rank}) agrees on {agreement:.2%}"
             )
         program = ExpressionProgram(expr, tuple(behaviour.names))
         return Candidate(self.name, program, agreement == 1.0, stats)
+
+    @staticmethod
+    def _agreement(expr: Expr, behaviour: Behaviour, env: dict[str, Any]) -> float:
+        values = np.broadcast_to(np.asarray(evaluate(expr, env)) != 0, behaviour.outputs.shape)
+        return float(np.mean(values.astype(np.int64) == behaviour.outputs))
+
+    @staticmethod
+    def _truth_table(behaviour: Behaviour) -> int:
+        """The network's outputs as one integer: the point with bits (b1..bk) is point
+        sum(b_v 2^(k-v)), as in the program space (itertools.product order), at that bit."""
+        bits = np.asarray(behaviour.inputs, dtype=np.int64)  # (points, k)
+        k = bits.shape[1]
+        index = bits @ (1 << np.arange(k - 1, -1, -1))  # (points,)
+        return sum(1 << int(i) for i in index[np.asarray(behaviour.outputs) != 0].tolist())

@@ -1,6 +1,12 @@
 """Measuring a meta-model on a zoo: exact match and functional equivalence of its top-1
 proposal, and how often a verified program is among `beam` proposals.
 
+With `repair` (boolean spaces), also how often the proposals repaired (`repair.py`: one
+sub-expression replaced by an enumerated formula) give a verified program: from the greedy
+proposal alone, and from all of them (the widest beam, then the renamings), as the `learned`
+strategy does; and, as the baseline without any proposal, how often the network's function
+has a formula within the repair library's size at all.
+
 Here "verified" is the strategy's own test: the proposal's table equals the network's outputs
 on every point of the domain (for a boolean space, 2^k points). The network is the oracle,
 never the manifest's program.
@@ -18,6 +24,8 @@ import numpy as np
 from ...errors import ConfigError
 from .model import MetaModel, as_tensors
 from .programs import Space, from_prefix
+from .repair import library
+from .repair import repair as repaired
 from .zoo import LAYERS, features, load_network, read_manifest
 
 
@@ -45,12 +53,13 @@ def evaluate_zoo(
     limit: int | None = None,
     progress: bool = False,
     renamings: bool = True,
+    repair: bool = True,
 ) -> list[dict[str, Any]]:
     """One row per network of the zoo (all its splits): its program and size, whether it
     matched its program, the greedy proposal, exact / functional at top-1, and for each beam
     width the rank of the first proposal that agrees with the network everywhere (None: none
     did), the best agreement, and the seconds; with `renamings`, the same for the greedy
-    programs of the network's 24 input renamings."""
+    programs of the network's 24 input renamings; with `repair`, the repairs above."""
     rows = read_manifest(folder)[:limit]
     space = model.space
     if rows and rows[0]["space"] != space.spec:
@@ -61,9 +70,11 @@ def evaluate_zoo(
         from tqdm import tqdm
 
         iterator = tqdm(rows, desc="decompile", unit="net")
+    lib = library(space.k) if repair and space.kind == "boolean" else None
     for row in iterator:
         weights = load_network(folder, row)
         truth = network_outputs(space, weights)
+        everything: list[tuple[str, ...]] = []
         program_table = table_of(space, row["program"].split())
         tensors = as_tensors({name: weights[name] for name in LAYERS})
         start = time.perf_counter()
@@ -85,6 +96,8 @@ def evaluate_zoo(
         for beam in beams:
             start = time.perf_counter()
             proposals = [greedy] if beam == 1 else [t for t, _ in model.propose(tensors, beam)]
+            if beam == max(beams):
+                everything = list(proposals)
             rank, best, best_tokens = None, 0.0, None
             for i, tokens in enumerate(proposals, 1):
                 agreement = float(np.mean(table_of(space, tokens) == truth))
@@ -108,6 +121,26 @@ def evaluate_zoo(
                 "proposals": len(renamed),
                 "verified": 1.0 in agree,
                 "best_agreement": max(agree),
+                "seconds": round(time.perf_counter() - start, 4),
+            }
+            everything += [t for t in renamed if t not in everything]
+        if lib is not None:
+            target = sum(1 << i for i in np.flatnonzero(truth).tolist())
+            full = (1 << len(truth)) - 1
+            already = result[f"beam{max(beams)}"]["verified_rank"] is not None or (
+                result.get("renamed", {}).get("verified", False)
+            )
+            start = time.perf_counter()
+            exprs = [from_prefix(list(t), space) for t in everything]
+            fixed = None if already else repaired(exprs, target, space)
+            greedy_fixed = repaired([from_prefix(list(greedy), space)], target, space)
+            result["repair"] = {
+                "verified": already or fixed is not None,
+                "needed": not already,
+                "proposal_rank": None if fixed is None else fixed.rank,
+                "greedy_verified": bool(np.array_equal(table_of(space, greedy), truth))
+                or greedy_fixed is not None,
+                "library_alone": lib.smallest(target, full) is not None,
                 "seconds": round(time.perf_counter() - start, 4),
             }
         out.append(result)
@@ -134,6 +167,10 @@ def summarise(rows: Sequence[dict[str, Any]], beams: Sequence[int] = (1, 8, 64))
             sum(r[widest]["verified_rank"] is not None or r["renamed"]["verified"] for r in matched)
             / n
         )
+    if all("repair" in r for r in matched):
+        summary["verified_beam1_repair"] = sum(r["repair"]["greedy_verified"] for r in matched) / n
+        summary["verified_all_repair"] = sum(r["repair"]["verified"] for r in matched) / n
+        summary["library_alone"] = sum(r["repair"]["library_alone"] for r in matched) / n
     return summary
 
 
