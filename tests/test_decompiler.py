@@ -314,7 +314,7 @@ def test_repair_replaces_the_broken_sub_expression() -> None:
     """Programs of 12-20 nodes on 6 bits with one sub-expression of up to 5 nodes replaced
     at random: the repair's table is the original's (the target), it is never larger than
     the original, and with a library too small to hold the fix there is no repair."""
-    from net2code.zoo.decompiler.programs import _fast_table, random_expr
+    from net2code.zoo.decompiler.programs import _fast_table, random_expr, replace_at
     from net2code.zoo.decompiler.repair import repair
 
     space = boolean(6)
@@ -330,7 +330,7 @@ def test_repair_replaces_the_broken_sub_expression() -> None:
         while broken[0] not in ("var", "const") and size(broken) > 5:  # walk to a small node
             kid = int(rng.integers(len(broken) - 2))
             broken, path = broken[2 + kid], (*path, kid)
-        mutant = _replace(original, path, random_expr(space, size(broken), rng))
+        mutant = replace_at(original, path, random_expr(space, size(broken), rng))
         if bits(mutant) == target:
             continue
         fixed = repair([mutant], target, space)
@@ -340,14 +340,6 @@ def test_repair_replaces_the_broken_sub_expression() -> None:
     assert repaired >= 25
     x = from_prefix(["x1"], space)
     assert repair([x], bits(from_prefix(["xor", "x1", "x2"], space)), space, max_size=1) is None
-
-
-def _replace(expr, path, new):  # type: ignore[no-untyped-def]
-    if not path:
-        return new
-    kids = list(expr[2:])
-    kids[path[0]] = _replace(kids[path[0]], path[1:], new)
-    return (expr[0], expr[1], *kids)
 
 
 def test_cli_builds_a_zoo_trains_and_extracts_with_learned(

@@ -387,13 +387,6 @@ def shrink(expr: Expr, space: Space) -> Expr:
             out += paths(child, (*at, i))
         return out
 
-    def put(e: Expr, at: tuple[int, ...], new: Expr) -> Expr:
-        if not at:
-            return new
-        kids = list(e[2:])
-        kids[at[0]] = put(kids[at[0]], at[1:], new)
-        return (e[0], e[1], *kids)
-
     changed = True
     while changed:
         changed = False
@@ -403,13 +396,22 @@ def shrink(expr: Expr, space: Space) -> Expr:
             for new in [*kids, *grandkids, *leaves]:
                 if size(new) >= size(node):
                     continue
-                candidate = put(expr, at, new)
+                candidate = replace_at(expr, at, new)
                 if semantics(candidate) == table:
                     expr, changed = candidate, True
                     break
             if changed:
                 break
     return ordered(expr)
+
+
+def replace_at(expr: Expr, at: Sequence[int], new: Expr) -> Expr:
+    """`expr` with the node at path `at` (child indices from the root) replaced by `new`."""
+    if not at:
+        return new
+    kids = list(expr[2:])
+    kids[at[0]] = replace_at(kids[at[0]], at[1:], new)
+    return (expr[0], expr[1], *kids)
 
 
 @lru_cache(maxsize=16)

@@ -33,7 +33,7 @@ import numpy as np
 
 from ...errors import ConfigError
 from ...program import Expr, and_, binary, not_, or_, size, var
-from .programs import Space, _fast_table, ordered
+from .programs import Space, _fast_table, ordered, replace_at
 
 # The largest replacement, in nodes. On 119 held-out 6-bit networks of 21-25 nodes, repair
 # with 7 verified 117 (5 ms each on average), with 9 nodes 118 (19 ms).
@@ -142,14 +142,6 @@ class Repair:
     inserted: int
 
 
-def _put(expr: Expr, at: tuple[int, ...], new: Expr) -> Expr:
-    if not at:
-        return new
-    kids = list(expr[2:])
-    kids[at[0]] = _put(kids[at[0]], at[1:], new)
-    return (expr[0], expr[1], *kids)
-
-
 def repairs_of(expr: Expr, target: int, space: Space, lib: Library) -> list[tuple[Expr, int, int]]:
     """Every one-node repair of `expr` that makes its table `target`: (program, removed
     size, inserted size), one per repairable node, top-down."""
@@ -162,7 +154,7 @@ def repairs_of(expr: Expr, target: int, space: Space, lib: Library) -> list[tupl
         found = lib.smallest(want, care)
         if found is not None:
             new = lib.expr(found)
-            out.append((_put(expr, at, new), size(node), int(lib.sizes[found])))
+            out.append((replace_at(expr, at, new), size(node), int(lib.sizes[found])))
         kind = node[0]
         if kind in ("var", "const"):
             continue
