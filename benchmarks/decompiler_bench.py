@@ -351,7 +351,8 @@ def render(report: dict[str, Any]) -> str:
                 f"{summary['verified_beam64']:.1%} with beam 64, "
                 f"{summary['verified_beam64_and_renamed']:.1%} with the renamings too, "
                 f"{summary['verified_all_repair']:.1%} with repair "
-                f"(exact top-1 {summary['exact_top1']:.1%}) |"
+                f"(exact top-1 {summary['exact_top1']:.1%}; library alone "
+                f"{summary['library_alone']:.1%}) |"
             )
     return "\n".join(lines) + "\n"
 
