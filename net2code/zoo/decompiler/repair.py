@@ -80,7 +80,7 @@ def library(k: int, max_size: int = REPAIR_SIZE, limit: int = 400_000) -> Librar
     if not 1 <= k <= 6:
         raise ConfigError(f"repair library k={k} must be 1..6 bits")
     n_points = 1 << k
-    full = np.uint64((1 << n_points) - 1) if n_points < 64 else np.uint64(2**64 - 1)
+    full = np.uint64((1 << n_points) - 1)
     points = np.array(
         [[(i >> (k - 1 - v)) & 1 for v in range(k)] for i in range(n_points)], dtype=np.uint64
     )
