@@ -189,9 +189,12 @@ class LearnedDecompiler:
 
     @staticmethod
     def _truth_table(behaviour: Behaviour) -> int:
-        """The network's outputs as one integer: the point with bits (b1..bk) is point
-        sum(b_v 2^(k-v)), as in the program space (itertools.product order), at that bit."""
+        """The network's outputs as one integer, in the program space's point order
+        (itertools.product: the point with bits b1..bk is point sum(b_v 2^(k-v)))."""
+        from ..zoo.decompiler.programs import table_bits
+
         bits = np.asarray(behaviour.inputs, dtype=np.int64)  # (points, k)
-        k = bits.shape[1]
-        index = bits @ (1 << np.arange(k - 1, -1, -1))  # (points,)
-        return sum(1 << int(i) for i in index[np.asarray(behaviour.outputs) != 0].tolist())
+        index = bits @ (1 << np.arange(bits.shape[1] - 1, -1, -1))  # (points,)
+        table = np.zeros(1 << bits.shape[1], dtype=np.int64)
+        table[index] = np.asarray(behaviour.outputs) != 0
+        return table_bits(table)

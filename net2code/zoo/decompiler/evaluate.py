@@ -23,7 +23,7 @@ import numpy as np
 
 from ...errors import ConfigError
 from .model import MetaModel, as_tensors
-from .programs import Space, from_prefix
+from .programs import Space, from_prefix, table_bits
 from .repair import library
 from .repair import repair as repaired
 from .zoo import LAYERS, features, load_network, read_manifest
@@ -125,7 +125,7 @@ def evaluate_zoo(
             }
             everything += [t for t in renamed if t not in everything]
         if lib is not None:
-            target = sum(1 << i for i in np.flatnonzero(truth).tolist())
+            target = table_bits(truth)
             full = (1 << len(truth)) - 1
             already = result[f"beam{max(beams)}"]["verified_rank"] is not None or (
                 result.get("renamed", {}).get("verified", False)
@@ -133,13 +133,15 @@ def evaluate_zoo(
             start = time.perf_counter()
             exprs = [from_prefix(list(t), space) for t in everything]
             fixed = None if already else repaired(exprs, target, space)
-            greedy_fixed = repaired([from_prefix(list(greedy), space)], target, space)
+            greedy_ok = bool(np.array_equal(table_of(space, greedy), truth))
+            greedy_ok = greedy_ok or (
+                repaired([from_prefix(list(greedy), space)], target, space) is not None
+            )
             result["repair"] = {
                 "verified": already or fixed is not None,
                 "needed": not already,
                 "proposal_rank": None if fixed is None else fixed.rank,
-                "greedy_verified": bool(np.array_equal(table_of(space, greedy), truth))
-                or greedy_fixed is not None,
+                "greedy_verified": greedy_ok,
                 "library_alone": lib.smallest(target, full) is not None,
                 "seconds": round(time.perf_counter() - start, 4),
             }

@@ -314,7 +314,7 @@ def canonical(table: int | np.ndarray, space: Space) -> Expr:
     if space.kind != "boolean":
         raise ConfigError(f"the canonical form is for boolean spaces, not {space.spec}")
     if not isinstance(table, int):
-        table = sum(int(bit) << i for i, bit in enumerate(np.asarray(table).reshape(-1)))
+        table = table_bits(table)
     full = (1 << len(space.points)) - 1
     if table in (0, full):
         raise ConfigError("a constant function has no program in a boolean space")
@@ -403,6 +403,11 @@ def shrink(expr: Expr, space: Space) -> Expr:
             if changed:
                 break
     return ordered(expr)
+
+
+def table_bits(table: np.ndarray) -> int:
+    """A truth table over `Space.points` as one integer: point i at bit i (as `_fast_table`)."""
+    return sum(1 << i for i in np.flatnonzero(np.asarray(table).reshape(-1)).tolist())
 
 
 def replace_at(expr: Expr, at: Sequence[int], new: Expr) -> Expr:

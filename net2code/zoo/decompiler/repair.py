@@ -79,13 +79,9 @@ def library(k: int, max_size: int = REPAIR_SIZE, limit: int = 400_000) -> Librar
     formula. k=6: 6,707 tables within 7 nodes (0.01 s), 81,970 within 9 (0.07 s)."""
     if not 1 <= k <= 6:
         raise ConfigError(f"repair library k={k} must be 1..6 bits")
-    n_points = 1 << k
-    full = np.uint64((1 << n_points) - 1)
-    points = np.array(
-        [[(i >> (k - 1 - v)) & 1 for v in range(k)] for i in range(n_points)], dtype=np.uint64
-    )
-    shifts = np.arange(n_points, dtype=np.uint64)
-    columns = [np.bitwise_or.reduce(points[:, v] << shifts) for v in range(k)]
+    full = np.uint64((1 << (1 << k)) - 1)
+    bits = _fast_table(Space("boolean", k=k))
+    columns = [bits(var(f"x{v + 1}")) for v in range(k)]
     seen: set[int] = {0, int(full)}  # constants are not formulas of the space
     by_size: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # size -> (tables, entry ids)
     tables: list[np.ndarray] = []
