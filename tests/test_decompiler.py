@@ -15,7 +15,13 @@ import net2code
 from net2code.program import size
 from net2code.strategies.learned import LearnedDecompiler, shipped_models
 from net2code.zoo.decompiler.evaluate import network_outputs
-from net2code.zoo.decompiler.model import MetaModel, ModelConfig, as_tensors, load_model
+from net2code.zoo.decompiler.model import (
+    MetaModel,
+    ModelConfig,
+    as_tensors,
+    consensus,
+    load_model,
+)
 from net2code.zoo.decompiler.programs import (
     SPLITS,
     boolean,
@@ -77,6 +83,18 @@ def test_canonical_form_is_one_program_per_function() -> None:
     assert swapped == to_prefix(canonical(space.table(from_prefix(swapped, space)), space))
     with pytest.raises(net2code.Net2CodeError, match="constant function"):
         canonical(np.zeros(8), space)
+
+
+def test_consensus_counts_functions_not_spellings() -> None:
+    """The vote of the renamings: two spellings of x1 and x2 outvote x1 alone, the winner is
+    written canonically, a tie goes to the earlier program, and constants do not vote."""
+    space = boolean(3)
+    ballots = [("x1",), ("and", "x2", "x1"), ("not", "not", "x3"), ("and", "x1", "x2")]
+    assert consensus(ballots, space) == ("and", "x1", "x2")
+    assert consensus([("x3",), ("x1",)], space) == ("x3",)
+    constant = ("xor", "x1", "x1")
+    assert consensus([constant, constant, ("x2",)], space) == ("x2",)
+    assert consensus([constant], space) is None
     with pytest.raises(net2code.Net2CodeError, match="boolean spaces, not modular"):
         sample_programs(modular(7), 5, form="canonical")
 

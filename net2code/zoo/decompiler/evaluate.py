@@ -1,5 +1,6 @@
 """Measuring a meta-model on a zoo: exact match and functional equivalence of its top-1
-proposal, and how often a verified program is among `beam` proposals.
+proposal (greedy decoding; and exact match of the widest beam's most probable program), and
+how often a verified program is among `beam` proposals.
 
 With `repair` (boolean spaces), also how often the proposals repaired (`repair.py`: one
 sub-expression replaced by an enumerated formula) give a verified program: from the greedy
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import ConfigError
-from .model import MetaModel, as_tensors
+from .model import MetaModel, as_tensors, consensus
 from .programs import Space, from_prefix, table_bits
 from .repair import library
 from .repair import repair as repaired
@@ -56,7 +57,8 @@ def evaluate_zoo(
     repair: bool = True,
 ) -> list[dict[str, Any]]:
     """One row per network of the zoo (all its splits): its program and size, whether it
-    matched its program, the greedy proposal, exact / functional at top-1, and for each beam
+    matched its program, the greedy proposal, exact / functional at top-1 (and exact for the
+    widest beam's first proposal), and for each beam
     width the rank of the first proposal that agrees with the network everywhere (None: none
     did), the best agreement, and the seconds; with `renamings`, the same for the greedy
     programs of the network's 24 input renamings; with `repair`, the repairs above."""
@@ -98,6 +100,9 @@ def evaluate_zoo(
             proposals = [greedy] if beam == 1 else [t for t, _ in model.propose(tensors, beam)]
             if beam == max(beams):
                 everything = list(proposals)
+                result["exact_beam_top1"] = (
+                    bool(proposals) and " ".join(proposals[0]) == row["program"]
+                )
             rank, best, best_tokens = None, 0.0, None
             for i, tokens in enumerate(proposals, 1):
                 agreement = float(np.mean(table_of(space, tokens) == truth))
@@ -115,7 +120,10 @@ def evaluate_zoo(
             }
         if renamings and space.kind == "boolean":
             start = time.perf_counter()
-            renamed = model.propose_renamed(tensors)
+            every_renaming = model.renamed_greedy(tensors)
+            renamed = list(dict.fromkeys(every_renaming))
+            agreed = consensus(every_renaming, space)
+            result["exact_vote"] = agreed is not None and " ".join(agreed) == row["program"]
             agree = [float(np.mean(table_of(space, tokens) == truth)) for tokens in renamed]
             result["renamed"] = {
                 "proposals": len(renamed),
@@ -158,6 +166,9 @@ def summarise(rows: Sequence[dict[str, Any]], beams: Sequence[int] = (1, 8, 64))
         return summary
     summary["exact_top1"] = sum(r["exact_top1"] for r in matched) / n
     summary["functional_top1"] = sum(r["functional_top1"] for r in matched) / n
+    for key in ("exact_beam_top1", "exact_vote"):
+        if all(key in r for r in matched):
+            summary[key] = sum(r[key] for r in matched) / n
     for beam in beams:
         summary[f"verified_beam{beam}"] = (
             sum(r[f"beam{beam}"]["verified_rank"] is not None for r in matched) / n

@@ -27,6 +27,7 @@ is the network's program.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -228,22 +229,25 @@ class MetaModel(nn.Module):
         return [tuple(self.vocab[i] for i in row[1:].tolist() if i != PAD) for row in tokens]
 
     @torch.no_grad()
-    def propose_renamed(self, weights: dict[str, torch.Tensor]) -> list[tuple[str, ...]]:
+    def renamed_greedy(self, weights: dict[str, torch.Tensor]) -> list[tuple[str, ...]]:
         """Test-time renaming: the greedy program of the network under each input renaming
-        the model trained with, renamed back; distinct ones, in renaming order (identity
-        first). One batched greedy pass."""
+        the model trained with, renamed back, in renaming order (identity first), repeats
+        kept. One batched greedy pass."""
         from .programs import input_permutations, renamed
 
         perms = input_permutations(self.space)
         batch = {name: t.expand(len(perms), *t.shape[1:]) for name, t in weights.items()}
         inverse = torch.tensor(np.array([np.argsort(sigma) for sigma in perms]))
         batch["w1"] = weights["w1"][0][inverse]  # (n_perms, in, width)
-        out: list[tuple[str, ...]] = []
-        for tokens, sigma in zip(self.greedy(batch), perms, strict=True):
-            back = tuple(renamed(tokens, np.argsort(sigma).tolist(), self.space))
-            if back not in out:
-                out.append(back)
-        return out
+        return [
+            tuple(renamed(tokens, np.argsort(sigma).tolist(), self.space))
+            for tokens, sigma in zip(self.greedy(batch), perms, strict=True)
+        ]
+
+    @torch.no_grad()
+    def propose_renamed(self, weights: dict[str, torch.Tensor]) -> list[tuple[str, ...]]:
+        """The distinct programs of `renamed_greedy`, in renaming order."""
+        return list(dict.fromkeys(self.renamed_greedy(weights)))
 
     # ------------------------------------------------------------------ files
     def save(self, path: Path | str, record: dict[str, Any], *, half: bool = False) -> Path:
@@ -273,6 +277,22 @@ class MetaModel(nn.Module):
         os.chmod(tmp, umask_mode())
         os.replace(tmp, path)
         return path
+
+
+def consensus(programs: Sequence[Sequence[str]], space: Space) -> tuple[str, ...] | None:
+    """The function most of the boolean `programs` compute, in canonical form; ties go to the
+    earlier program. None when all of them are constant (no canonical program)."""
+    from collections import Counter
+
+    from .programs import _fast_table, canonical, from_prefix, to_prefix
+
+    semantics = _fast_table(space)
+    full = (1 << len(space.points)) - 1
+    tables = [semantics(from_prefix(list(tokens), space)) for tokens in programs]
+    votes = Counter(table for table in tables if table not in (0, full))
+    if not votes:
+        return None
+    return tuple(to_prefix(canonical(votes.most_common(1)[0][0], space)))
 
 
 def load_model(path: Path | str) -> tuple[MetaModel, dict[str, Any]]:
