@@ -234,8 +234,11 @@ def robustness_part(model: Any, programs: list[Any], work: Path) -> dict[str, An
 def render(report: dict[str, Any]) -> str:
     acc = report["accuracy"]
     record, device = report["record"], report["record"]["device"]
-    if str(device.get("device", "cpu")).startswith("cuda"):
-        where = f"batch {record['train_config']['batch']} on an {device.get('gpu', 'GPU')}"
+    # models trained before the record named the torch device say so only in train_config
+    trained_on = str(record["train_config"].get("device") or device.get("device", "cpu"))
+    if trained_on.startswith("cuda"):
+        gpu = f"an {device['gpu']}" if "gpu" in device else "a GPU"
+        where = f"batch {record['train_config']['batch']} on {gpu}"
     else:
         where = (
             f"batch {record['train_config']['batch']}, {record['train_config']['threads']} "
