@@ -15,17 +15,12 @@ import net2code
 from net2code.program import size
 from net2code.strategies.learned import LearnedDecompiler, shipped_models
 from net2code.zoo.decompiler.evaluate import network_outputs
-from net2code.zoo.decompiler.model import (
-    MetaModel,
-    ModelConfig,
-    as_tensors,
-    consensus,
-    load_model,
-)
+from net2code.zoo.decompiler.model import MetaModel, ModelConfig, as_tensors, load_model
 from net2code.zoo.decompiler.programs import (
     SPLITS,
     boolean,
     canonical,
+    consensus,
     from_prefix,
     modular,
     renamed,
@@ -83,6 +78,8 @@ def test_canonical_form_is_one_program_per_function() -> None:
     assert swapped == to_prefix(canonical(space.table(from_prefix(swapped, space)), space))
     with pytest.raises(net2code.Net2CodeError, match="constant function"):
         canonical(np.zeros(8), space)
+    with pytest.raises(net2code.Net2CodeError, match="boolean spaces, not modular"):
+        sample_programs(modular(7), 5, form="canonical")
 
 
 def test_consensus_counts_functions_not_spellings() -> None:
@@ -95,8 +92,6 @@ def test_consensus_counts_functions_not_spellings() -> None:
     constant = ("xor", "x1", "x1")
     assert consensus([constant, constant, ("x2",)], space) == ("x2",)
     assert consensus([constant], space) is None
-    with pytest.raises(net2code.Net2CodeError, match="boolean spaces, not modular"):
-        sample_programs(modular(7), 5, form="canonical")
 
 
 def test_renamed_targets_are_canonical_and_too_long_ones_left_out() -> None:

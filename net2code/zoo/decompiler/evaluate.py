@@ -1,6 +1,6 @@
 """Measuring a meta-model on a zoo: exact match and functional equivalence of its top-1
-proposal (greedy decoding; and exact match of the widest beam's most probable program), and
-how often a verified program is among `beam` proposals.
+proposal (greedy decoding; and exact match of the widest beam's most probable program and of
+the renamings' vote, `consensus`), and how often a verified program is among `beam` proposals.
 
 With `repair` (boolean spaces), also how often the proposals repaired (`repair.py`: one
 sub-expression replaced by an enumerated formula) give a verified program: from the greedy
@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from ...errors import ConfigError
-from .model import MetaModel, as_tensors, consensus
-from .programs import Space, from_prefix, table_bits
+from .model import MetaModel, as_tensors
+from .programs import Space, consensus, from_prefix, table_bits
 from .repair import library
 from .repair import repair as repaired
 from .zoo import LAYERS, features, load_network, read_manifest
@@ -58,10 +58,10 @@ def evaluate_zoo(
 ) -> list[dict[str, Any]]:
     """One row per network of the zoo (all its splits): its program and size, whether it
     matched its program, the greedy proposal, exact / functional at top-1 (and exact for the
-    widest beam's first proposal), and for each beam
-    width the rank of the first proposal that agrees with the network everywhere (None: none
-    did), the best agreement, and the seconds; with `renamings`, the same for the greedy
-    programs of the network's 24 input renamings; with `repair`, the repairs above."""
+    widest beam's first proposal and for the renamings' vote), and for each beam width the
+    rank of the first proposal that agrees with the network everywhere (None: none did), the
+    best agreement, and the seconds; with `renamings`, the same for the greedy programs of
+    the network's 24 input renamings; with `repair`, the repairs above."""
     rows = read_manifest(folder)[:limit]
     space = model.space
     if rows and rows[0]["space"] != space.spec:

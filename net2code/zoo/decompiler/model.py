@@ -27,7 +27,6 @@ is the network's program.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -277,22 +276,6 @@ class MetaModel(nn.Module):
         os.chmod(tmp, umask_mode())
         os.replace(tmp, path)
         return path
-
-
-def consensus(programs: Sequence[Sequence[str]], space: Space) -> tuple[str, ...] | None:
-    """The function most of the boolean `programs` compute, in canonical form; ties go to the
-    earlier program. None when all of them are constant (no canonical program)."""
-    from collections import Counter
-
-    from .programs import _fast_table, canonical, from_prefix, to_prefix
-
-    semantics = _fast_table(space)
-    full = (1 << len(space.points)) - 1
-    tables = [semantics(from_prefix(list(tokens), space)) for tokens in programs]
-    votes = Counter(table for table in tables if table not in (0, full))
-    if not votes:
-        return None
-    return tuple(to_prefix(canonical(votes.most_common(1)[0][0], space)))
 
 
 def load_model(path: Path | str) -> tuple[MetaModel, dict[str, Any]]:

@@ -359,6 +359,20 @@ def _canonical(table: int, k: int) -> Expr:
     return ordered(build(table, 0))
 
 
+def consensus(programs: Sequence[Sequence[str]], space: Space) -> tuple[str, ...] | None:
+    """The function most of the boolean `programs` compute, in canonical form; ties go to the
+    earlier program. None when all of them are constant (no canonical program)."""
+    from collections import Counter
+
+    semantics = _fast_table(space)
+    full = (1 << len(space.points)) - 1
+    tables = [semantics(from_prefix(list(tokens), space)) for tokens in programs]
+    votes = Counter(table for table in tables if table not in (0, full))
+    if not votes:
+        return None
+    return tuple(to_prefix(canonical(votes.most_common(1)[0][0], space)))
+
+
 def input_permutations(space: Space, limit: int = 24, seed: int = 0) -> list[tuple[int, ...]]:
     """Renamings of the inputs to train on: all k! of them when there are at most `limit`, else
     the identity and `limit - 1` drawn at random. Only a boolean space's inputs are
