@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -362,8 +363,6 @@ def _canonical(table: int, k: int) -> Expr:
 def consensus(programs: Sequence[Sequence[str]], space: Space) -> tuple[str, ...] | None:
     """The function most of the boolean `programs` compute, in canonical form; ties go to the
     earlier program. None when all of them are constant (no canonical program)."""
-    from collections import Counter
-
     semantics = _fast_table(space)
     full = (1 << len(space.points)) - 1
     tables = [semantics(from_prefix(list(tokens), space)) for tokens in programs]
