@@ -286,8 +286,8 @@ def render(report: dict[str, Any]) -> str:
         "",
         "Exact top-1 is the greedy program (the most probable token at each step); 'beam 64's "
         "first' is the most probable whole program beam search found; 'vote of the renamings' "
-        "is the function that most of the 24 renamed greedy programs compute, written "
-        "canonically (self-consistency). None of the three uses the network's outputs: the "
+        "is the function that most of the 24 renamed greedy programs compute, written in the "
+        "zoo's form (self-consistency). None of the three uses the network's outputs: the "
         "verifier only enters in the 'verified' columns.",
         "",
         f"Networks that did not match their program when trained are left out "

@@ -897,8 +897,9 @@ def decompiler_zoo(
     form: Annotated[
         str | None,
         typer.Option(
-            help="How each function is written: canonical (one spelling per function; boolean "
-            "spaces' default) or shrunk (the smallest tree drawn, pruned; modular's default)."
+            help="How each function is written: expansion (one spelling per function, each "
+            "input before what it guards; boolean spaces' default), canonical (the same, "
+            "operands sorted) or shrunk (the smallest tree drawn, pruned; modular's default)."
         ),
     ] = None,
     widths: Annotated[str, typer.Option(help="Hidden widths, comma-separated.")] = "16,32",

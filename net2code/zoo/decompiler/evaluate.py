@@ -27,6 +27,7 @@ from .model import MetaModel, as_tensors
 from .programs import Space, consensus, from_prefix, table_bits
 from .repair import library
 from .repair import repair as repaired
+from .train import zoo_form
 from .zoo import LAYERS, features, load_network, read_manifest
 
 
@@ -73,6 +74,7 @@ def evaluate_zoo(
 
         iterator = tqdm(rows, desc="decompile", unit="net")
     lib = library(space.k) if repair and space.kind == "boolean" else None
+    form = zoo_form([folder])  # the vote writes its function the way the zoo writes programs
     for row in iterator:
         weights = load_network(folder, row)
         truth = network_outputs(space, weights)
@@ -122,7 +124,7 @@ def evaluate_zoo(
             start = time.perf_counter()
             every_renaming = model.renamed_greedy(tensors)
             renamed = list(dict.fromkeys(every_renaming))
-            agreed = consensus(every_renaming, space)
+            agreed = consensus(every_renaming, space, form)
             result["exact_vote"] = agreed is not None and " ".join(agreed) == row["program"]
             agree = [float(np.mean(table_of(space, tokens) == truth)) for tokens in renamed]
             result["renamed"] = {

@@ -7,11 +7,16 @@ Two spaces:
 * `modular(p)`: integer expressions over a, b with + - * and small constants, taken mod p.
 
 A program's semantics is its truth table (or value table) on the whole domain. Programs with
-equal semantics are one program, written in one of two forms:
+equal semantics are one program, written in one of three forms:
 
-* `canonical` (boolean spaces, the default there): the one spelling `canonical` derives from
-  the truth table, so that a function has exactly one program and "exact match" asks the
-  decoder for something the weights determine;
+* `canonical` (boolean spaces): the one spelling `canonical` derives from the truth table
+  (an expansion on one input after another, commutative operands sorted), so that a
+  function has exactly one program and "exact match" asks the decoder for something the
+  weights determine;
+* `expansion` (boolean spaces, the default there): the same program unsorted, in the order
+  the expansion makes it (each input before what it guards), so that a decoder writing
+  prefix tokens left to right never has to foresee a later subtree to choose an earlier
+  token;
 * `shrunk` (the modular default): the smallest expression drawn, pruned by `shrink`.
 
 The split is a function of the semantics alone, up to renaming the inputs (a hash of the
@@ -40,7 +45,8 @@ from ...program import Expr, and_, binary, const, evaluate, not_, or_, size, var
 
 SPLITS = ("train", "validation", "held-out")
 SHARES = (0.8, 0.1, 0.1)
-FORMS = ("canonical", "shrunk")
+FORMS = ("canonical", "expansion", "shrunk")
+TABLE_FORMS = ("canonical", "expansion")  # written from the truth table: boolean spaces only
 
 
 @dataclass(frozen=True)
@@ -97,16 +103,17 @@ class Space:
 
     @property
     def default_form(self) -> str:
-        """How this space writes a program unless told: `canonical` needs a truth table."""
-        return "canonical" if self.kind == "boolean" else "shrunk"
+        """How this space writes a program unless told: the table forms need a truth table;
+        of those, a decoder learns `expansion` faster (no operand order to foresee)."""
+        return "expansion" if self.kind == "boolean" else "shrunk"
 
     def form(self, form: str | None) -> str:
         """`form`, or the default; ConfigError for a form this space cannot write."""
         form = form or self.default_form
         if form not in FORMS:
             raise ConfigError(f"program form {form!r} is not one of {', '.join(FORMS)}")
-        if form == "canonical" and self.kind != "boolean":
-            raise ConfigError(f"the canonical form is for boolean spaces, not {self.spec}")
+        if form in TABLE_FORMS and self.kind != "boolean":
+            raise ConfigError(f"the {form} form is for boolean spaces, not {self.spec}")
         return form
 
     @property
@@ -290,16 +297,16 @@ def renamed(
 ) -> list[str]:
     """The program of the network whose first-layer rows are the original's permuted so that
     input sigma[i] plays input i: each x(i+1) becomes x(sigma[i]+1), then commutative
-    operands are put back in token order. In the canonical form the renamed function is
-    written canonically again (the form depends on the order of the inputs)."""
+    operands are put back in token order. In the canonical and expansion forms the renamed
+    function is written in its form again (both depend on the order of the inputs)."""
     names = {f"x{i + 1}": f"x{sigma[i] + 1}" for i in range(len(sigma))}
     expr = ordered(rename(from_prefix(list(tokens), space), names))
-    if space.form(form) == "canonical":
-        expr = canonical(_fast_table(space)(expr), space)
+    if space.form(form) in TABLE_FORMS:
+        expr = canonical(_fast_table(space)(expr), space, form)
     return to_prefix(expr)
 
 
-def canonical(table: int | np.ndarray, space: Space) -> Expr:
+def canonical(table: int | np.ndarray, space: Space, form: str = "canonical") -> Expr:
     """The one program of a boolean space for a truth table (an array over `space.points`,
     or those bits as one integer, point i at bit i): a Shannon / Davio expansion on the
     first input the function depends on, then the next, ... Writing f0 and f1 for the
@@ -308,22 +315,27 @@ def canonical(table: int | np.ndarray, space: Space) -> Expr:
         f0 = 0, f1 = 1: v          f0 = 1, f1 = 0: not v
         f0 = 0: v and f1           f1 = 0: not v and f0
         f1 = 1: v or f0            f0 = 1: not v or f1
-        f1 = not f0: v xor f0      otherwise: f0 xor (v and (f0 xor f1))
+        f1 = not f0: v xor f0      otherwise: (v and (f0 xor f1)) xor f0
 
-    with commutative operands `ordered`. Every 4-bit function but the constants has such a
-    program of at most 29 nodes. ConfigError for a constant table or a non-boolean space."""
+    In the `canonical` form commutative operands are then `ordered`; in the `expansion` form
+    they stay as written above, so that every input comes before what it guards. Every 4-bit
+    function but the constants has such a program of at most 29 nodes. ConfigError for a
+    constant table, a non-boolean space or a form not written from the table."""
     if space.kind != "boolean":
         raise ConfigError(f"the canonical form is for boolean spaces, not {space.spec}")
+    if form not in TABLE_FORMS:
+        raise ConfigError(f"form {form!r} is not written from a truth table ({TABLE_FORMS})")
     if not isinstance(table, int):
         table = table_bits(table)
     full = (1 << len(space.points)) - 1
     if table in (0, full):
         raise ConfigError("a constant function has no program in a boolean space")
-    return _canonical(table, space.k)
+    expr = _expansion(table, space.k)
+    return ordered(expr) if form == "canonical" else expr
 
 
 @lru_cache(maxsize=1 << 18)
-def _canonical(table: int, k: int) -> Expr:
+def _expansion(table: int, k: int) -> Expr:
     full = (1 << (1 << k)) - 1
     # column v: the points (indices i of itertools.product order) where input v is 1
     columns = [sum(1 << i for i in range(1 << k) if (i >> (k - 1 - v)) & 1) for v in range(k)]
@@ -355,21 +367,24 @@ def _canonical(table: int, k: int) -> Expr:
             return or_(not_(x), build(f1, v + 1))
         if f1 == full ^ f0:
             return binary("^", x, build(f0, v + 1))
-        return binary("^", build(f0, v + 1), and_(x, build(f0 ^ f1, v + 1)))
+        return binary("^", and_(x, build(f0 ^ f1, v + 1)), build(f0, v + 1))
 
-    return ordered(build(table, 0))
+    return build(table, 0)
 
 
-def consensus(programs: Sequence[Sequence[str]], space: Space) -> tuple[str, ...] | None:
-    """The function most of the boolean `programs` compute, in canonical form; ties go to the
-    earlier program. None when all of them are constant (no canonical program)."""
+def consensus(
+    programs: Sequence[Sequence[str]], space: Space, form: str = "canonical"
+) -> tuple[str, ...] | None:
+    """The function most of the boolean `programs` compute, written in `form` (canonical or
+    expansion); ties go to the earlier program. None when all of them are constant (no
+    program)."""
     semantics = _fast_table(space)
     full = (1 << len(space.points)) - 1
     tables = [semantics(from_prefix(list(tokens), space)) for tokens in programs]
     votes = Counter(table for table in tables if table not in (0, full))
     if not votes:
         return None
-    return tuple(to_prefix(canonical(votes.most_common(1)[0][0], space)))
+    return tuple(to_prefix(canonical(votes.most_common(1)[0][0], space, form)))
 
 
 def input_permutations(space: Space, limit: int = 24, seed: int = 0) -> list[tuple[int, ...]]:
@@ -516,11 +531,11 @@ def sample_programs(
         if np.all(table == table[0]):
             continue
         key = space.key(table)
-        if form == "canonical":
+        if form in TABLE_FORMS:
             if key in seen:
                 continue
             seen.add(key)
-            expr = canonical(table, space)
+            expr = canonical(table, space, form)
         else:
             expr = shrink(expr, space)
         if not low <= size(expr) <= high:
