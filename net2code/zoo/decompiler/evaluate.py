@@ -27,8 +27,7 @@ from .model import MetaModel, as_tensors
 from .programs import Space, consensus, from_prefix, table_bits
 from .repair import library
 from .repair import repair as repaired
-from .train import zoo_form
-from .zoo import LAYERS, features, load_network, read_manifest
+from .zoo import LAYERS, features, load_network, read_manifest, zoo_form
 
 
 def network_outputs(space: Space, weights: dict[str, np.ndarray]) -> np.ndarray:

@@ -322,7 +322,7 @@ def canonical(table: int | np.ndarray, space: Space, form: str = "canonical") ->
     function but the constants has such a program of at most 29 nodes. ConfigError for a
     constant table, a non-boolean space or a form not written from the table."""
     if space.kind != "boolean":
-        raise ConfigError(f"the canonical form is for boolean spaces, not {space.spec}")
+        raise ConfigError(f"the {form} form is for boolean spaces, not {space.spec}")
     if form not in TABLE_FORMS:
         raise ConfigError(f"form {form!r} is not written from a truth table ({TABLE_FORMS})")
     if not isinstance(table, int):

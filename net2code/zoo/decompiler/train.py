@@ -26,7 +26,7 @@ import torch
 from ...errors import ConfigError
 from .model import BOS, PAD, MetaModel, ModelConfig, vocabulary
 from .programs import Space, input_permutations, renamed
-from .zoo import LAYERS, read_manifest
+from .zoo import LAYERS, read_manifest, zoo_form, zoo_recipe
 
 
 @dataclass(frozen=True)
@@ -175,22 +175,6 @@ def exact_rate(model: MetaModel, split: Split, limit: int = 512) -> float:
     return hits / max(total, 1)
 
 
-def _recipe(folder: Path | str) -> dict[str, Any]:
-    """How a zoo was made (zoo.json without its counts), so its programs can be drawn again."""
-    import json
-
-    path = Path(folder) / "zoo.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
-def zoo_form(folders: Sequence[Path | str]) -> str:
-    """The one program form the zoos are written in (a zoo made before forms: shrunk)."""
-    forms = {_recipe(folder).get("form", "shrunk") for folder in folders}
-    if len(forms) != 1:
-        raise ConfigError(f"the zoos mix program forms {sorted(forms)}; train on one form")
-    return forms.pop()
-
-
 def train(
     folders: Sequence[Path | str],
     space: Space,
@@ -289,7 +273,7 @@ def train(
         **provenance(config.seed, config.device),
         "space": space.spec,
         "zoo": [str(folder) for folder in folders],
-        "zoo_recipes": [_recipe(folder) for folder in folders],
+        "zoo_recipes": [zoo_recipe(folder) for folder in folders],
         "model_config": asdict(model.config),
         "train_networks": data.size,
         "validation_networks": valid.size,

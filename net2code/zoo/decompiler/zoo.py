@@ -229,6 +229,20 @@ def build_zoo(
     return folder
 
 
+def zoo_recipe(folder: Path | str) -> dict[str, Any]:
+    """How a zoo was made (zoo.json without its counts), so its programs can be drawn again."""
+    path = Path(folder) / "zoo.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def zoo_form(folders: Sequence[Path | str]) -> str:
+    """The one program form the zoos are written in (a zoo made before forms: shrunk)."""
+    forms = {zoo_recipe(folder).get("form", "shrunk") for folder in folders}
+    if len(forms) != 1:
+        raise ConfigError(f"the zoos mix program forms {sorted(forms)}; train on one form")
+    return forms.pop()
+
+
 def read_manifest(folder: Path | str) -> list[dict[str, Any]]:
     path = Path(folder) / MANIFEST
     if not path.is_file():
