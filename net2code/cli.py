@@ -978,6 +978,11 @@ def decompiler_train(
         typer.Option(help="Most optimiser steps; the schedule ends at these or --minutes."),
     ] = 7_000,
     batch: Annotated[int, typer.Option(help="Networks per step.")] = 128,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, cosine).")] = 1e-3,
+    pool: Annotated[
+        int,
+        typer.Option(help="Batches drawn at once and cut by program length (1: no bucketing)."),
+    ] = 16,
     d_model: Annotated[int, typer.Option(help="Width of the meta-model.")] = 128,
     threads: Annotated[int, typer.Option(help="torch threads.")] = 2,
     device: Annotated[
@@ -1011,7 +1016,14 @@ def decompiler_train(
         Space.from_dict(summaries[0]),
         ModelConfig(d_model=d_model),
         TrainConfig(
-            steps=steps, minutes=minutes, batch=batch, seed=seed, threads=threads, device=device
+            steps=steps,
+            minutes=minutes,
+            batch=batch,
+            lr=lr,
+            pool=pool,
+            seed=seed,
+            threads=threads,
+            device=device,
         ),
         progress=not no_progress,
         log=None if no_progress else lambda point: typer.echo(f"\n{point}", err=True),

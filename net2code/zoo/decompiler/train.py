@@ -2,13 +2,15 @@
 tokens of each network's program, over the zoo's matched networks of the train split.
 
 Renaming a boolean network's inputs (permuting the rows of its first layer) renames the
-variables of its function: each batch is shown under one of the k! renamings, with the renamed
+variables of its function: each example is shown under one of the k! renamings, with the renamed
 function written in the zoo's form (canonical again, for a canonical zoo), which multiplies the
 distinct (function, program) pairs by up to 24 at no cost in networks.
 
-Networks of one width share a batch (no padding). Training stops at `steps` or `minutes`,
-whichever comes first, and records what it did (seed, versions, device, zoo, losses, exact
-match on the validation split) in the saved model's metadata.
+Networks of one width share a batch (no padding of the weights). Batches are cut from a pool
+of `pool` batches sorted by program length, so the decoder spends few steps on padding.
+Training stops at `steps` or `minutes`, whichever comes first, and records what it did (seed,
+versions, device, zoo, losses, exact match on the validation split) in the saved model's
+metadata.
 """
 
 from __future__ import annotations
@@ -40,13 +42,15 @@ class TrainConfig:
     warmup: int = 300
     seed: int = 0
     threads: int = 2
-    validate_every: int = 1000
+    validate_every: int = 2000
+    pool: int = 16  # batches drawn at once and sorted by program length (1: no bucketing)
     device: str = "cpu"  # "cuda" for a bigger run on a GPU; the shipped model is CPU-trained
 
     def __post_init__(self) -> None:
-        if self.steps < 1 or self.batch < 1 or self.minutes <= 0:
+        if self.steps < 1 or self.batch < 1 or self.minutes <= 0 or self.pool < 1 or self.lr <= 0:
             raise ConfigError(
-                f"steps={self.steps}, batch={self.batch}, minutes={self.minutes} must be positive"
+                f"steps={self.steps}, batch={self.batch}, minutes={self.minutes}, "
+                f"pool={self.pool}, lr={self.lr} must be positive"
             )
         if self.device != "cpu" and not self.device.startswith("cuda"):
             raise ConfigError(f"device {self.device!r} must be cpu or cuda[:N]")
@@ -144,6 +148,32 @@ def augment(
         split.variants[width] = torch.tensor(out)
 
 
+def bucketed(
+    lengths: dict[int, np.ndarray],
+    widths: Sequence[int],
+    share: np.ndarray,
+    batch: int,
+    pool: int,
+    rng: np.random.Generator,
+) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """`pool` batches of one width, in random order: (width, networks, renamings). Each
+    example is a random network under a random renaming (one that fits); the pool is sorted
+    by program length before it is cut into batches, so a batch spends few decoder steps on
+    padding (the decoder runs to the longest program in its batch).
+    # lengths: width -> (n_perms, n) tokens, 0 where the renamed program does not fit"""
+    width = widths[int(rng.choice(len(widths), p=share / share.sum()))]
+    n_perms, n = lengths[width].shape
+    at = rng.integers(0, n, batch * pool)
+    r = rng.integers(0, n_perms, batch * pool)
+    size = lengths[width][r, at]
+    keep = size > 0
+    at, r, size = at[keep], r[keep], size[keep]
+    order = np.argsort(size, kind="stable")
+    batches = [(width, at[c], r[c]) for c in np.array_split(order, pool) if len(c)]
+    rng.shuffle(batches)
+    return batches
+
+
 def batch_of(split: Split, width: int, at: torch.Tensor) -> dict[str, torch.Tensor]:
     return {name: tensor[at] for name, tensor in split.weights[width].items()}
 
@@ -200,7 +230,9 @@ def train(
     form = zoo_form(folders)
     perms = input_permutations(space, seed=config.seed)
     augment(data, space, perms, model_config.max_length, form)
-    inverse = [torch.tensor(np.argsort(sigma), device=config.device) for sigma in perms]
+    assert data.variants is not None
+    inverse = torch.tensor(np.array([np.argsort(sigma) for sigma in perms]), device=config.device)
+    lengths = {w: (t != PAD).sum(-1).numpy() for w, t in data.variants.items()}  # (n_perms, n)
     model = MetaModel(space, model_config).to(config.device)
     for split in (data, valid):
         split.weights = {
@@ -208,7 +240,6 @@ def train(
             for w, group in split.weights.items()
         }
         split.targets = {w: t.to(config.device) for w, t in split.targets.items()}
-    assert data.variants is not None
     data.variants = {w: t.to(config.device) for w, t in data.variants.items()}
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01)
 
@@ -225,6 +256,7 @@ def train(
     widths = sorted(data.targets)
     share = np.array([len(data.targets[w]) for w in widths], dtype=float)
     rng = np.random.default_rng(config.seed)
+    queue: list[tuple[int, np.ndarray, np.ndarray]] = []
     history: list[dict[str, float]] = []
     running = first = float("nan")
     step = 0
@@ -237,14 +269,15 @@ def train(
         if time.perf_counter() - start > 60 * config.minutes:
             break
         model.train()
-        width = widths[int(rng.choice(len(widths), p=share / share.sum()))]
-        at = torch.tensor(rng.integers(0, len(data.targets[width]), config.batch))
-        at = at.to(config.device)
-        r = int(rng.integers(len(perms)))  # one input renaming per batch
-        at = at[data.variants[width][r][at, 0] != PAD]  # renamed programs that fit
+        if not queue:
+            queue = bucketed(lengths, widths, share, config.batch, config.pool, rng)
+        width, at_np, r_np = queue.pop()
+        at = torch.tensor(at_np, device=config.device)
+        r = torch.tensor(r_np, device=config.device)
         weights = batch_of(data, width, at)
-        weights["w1"] = weights["w1"][:, inverse[r]]  # input k is the original's sigma(k)
-        loss = loss_of(model, weights, data.variants[width][r][at].long())
+        rows = torch.arange(len(at), device=config.device)[:, None]
+        weights["w1"] = weights["w1"][rows, inverse[r]]  # input k is the original's sigma(k)
+        loss = loss_of(model, weights, data.variants[width][r, at].long())
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
