@@ -41,13 +41,13 @@ bench-decompiler: $(STAMP)
 
 # Retrain the shipped meta-models from scratch (4 and 6 bits): for each, a 20,000-program zoo,
 # then 30 minutes of training (4 bits on one thread, canonical form, as shipped; 6 bits on both
-# cores, batch 64, expansion form).
+# cores, batch 32, expansion form).
 decompiler-model: $(STAMP)
 	$(BIN)/net2code decompiler zoo --form canonical -o runs/decompiler/zoo4
 	$(BIN)/net2code decompiler train --zoo runs/decompiler/zoo4 --minutes 30 --steps 3600 \
 		--threads 1 --half -o net2code/zoo/decompiler/weights/boolean4.safetensors
 	$(BIN)/net2code decompiler zoo --space boolean:6 -o runs/decompiler/zoo6
-	$(BIN)/net2code decompiler train --zoo runs/decompiler/zoo6 --minutes 30 --batch 64 --steps 20000 \
+	$(BIN)/net2code decompiler train --zoo runs/decompiler/zoo6 --minutes 30 --batch 32 --lr 1.5e-3 --steps 60000 \
 		--threads 2 --half -o net2code/zoo/decompiler/weights/boolean6.safetensors
 
 lint: $(STAMP)
