@@ -121,7 +121,8 @@ def test_expansion_form_puts_each_input_before_what_it_guards() -> None:
 
 def test_consensus_counts_functions_not_spellings() -> None:
     """The vote of the renamings: two spellings of x1 and x2 outvote x1 alone, the winner is
-    written canonically, a tie goes to the earlier program, and constants do not vote."""
+    written in the form asked for (the space's by default), a tie goes to the earlier program,
+    and constants do not vote."""
     space = boolean(3)
     ballots = [("x1",), ("and", "x2", "x1"), ("not", "not", "x3"), ("and", "x1", "x2")]
     assert consensus(ballots, space) == ("and", "x1", "x2")
@@ -130,6 +131,8 @@ def test_consensus_counts_functions_not_spellings() -> None:
     assert consensus([constant, constant, ("x2",)], space) == ("x2",)
     guarded = [("and", "or", "x2", "x3", "x1")]
     assert consensus(guarded, space, "expansion") == ("and", "x1", "or", "x2", "x3")
+    assert consensus(guarded, space) == consensus(guarded, space, "expansion")  # the default
+    assert consensus(guarded, space, "canonical") == guarded[0]
     assert consensus([constant], space) is None
 
 

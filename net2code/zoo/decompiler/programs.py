@@ -373,18 +373,18 @@ def _expansion(table: int, k: int) -> Expr:
 
 
 def consensus(
-    programs: Sequence[Sequence[str]], space: Space, form: str = "canonical"
+    programs: Sequence[Sequence[str]], space: Space, form: str | None = None
 ) -> tuple[str, ...] | None:
     """The function most of the boolean `programs` compute, written in `form` (canonical or
-    expansion); ties go to the earlier program. None when all of them are constant (no
-    program)."""
+    expansion; by default the space's, as `renamed` does); ties go to the earlier program.
+    None when all of them are constant (no program)."""
     semantics = _fast_table(space)
     full = (1 << len(space.points)) - 1
     tables = [semantics(from_prefix(list(tokens), space)) for tokens in programs]
     votes = Counter(table for table in tables if table not in (0, full))
     if not votes:
         return None
-    return tuple(to_prefix(canonical(votes.most_common(1)[0][0], space, form)))
+    return tuple(to_prefix(canonical(votes.most_common(1)[0][0], space, space.form(form))))
 
 
 def input_permutations(space: Space, limit: int = 24, seed: int = 0) -> list[tuple[int, ...]]:
