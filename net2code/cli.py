@@ -984,6 +984,12 @@ def decompiler_train(
         typer.Option(help="Batches drawn at once and cut by program length (1: no bucketing)."),
     ] = 16,
     d_model: Annotated[int, typer.Option(help="Width of the meta-model.")] = 128,
+    encoder_layers: Annotated[
+        int, typer.Option(help="Transformer layers over the neuron tokens.")
+    ] = 2,
+    decoder_layers: Annotated[
+        int, typer.Option(help="Transformer layers of the program decoder.")
+    ] = 3,
     threads: Annotated[int, typer.Option(help="torch threads.")] = 2,
     device: Annotated[
         str, typer.Option(help="cpu, or cuda for a bigger run on a GPU (the shipped models: cpu).")
@@ -1014,7 +1020,7 @@ def decompiler_train(
     model, record = train(
         zoo,
         Space.from_dict(summaries[0]),
-        ModelConfig(d_model=d_model),
+        ModelConfig(d_model=d_model, encoder_layers=encoder_layers, decoder_layers=decoder_layers),
         TrainConfig(
             steps=steps,
             minutes=minutes,

@@ -15,8 +15,9 @@ Encoder (invariant to any permutation of the hidden units; no positional encodin
   a sum over the set of layer-1 units, so their order cannot matter;
 * output units (one per class) do the same over layer 2: o_c = sum_i W3[i, c] e2_i + b3_c gamma,
   scaled to unit RMS (signs kept) and tagged with the class;
-* all tokens (layer 1, layer 2, outputs; a type embedding each) go through a transformer
-  encoder without positions.
+* all tokens (layer 1, layer 2, outputs; a type embedding each) go through
+  `encoder_layers` transformer layers without positions (the shipped 6-bit model has none:
+  at a fixed CPU budget the decoder gains more from the steps they would cost).
 
 Decoder: a transformer decoder over the program's prefix tokens, cross-attending to the
 encoder's tokens. Beam search (`propose`) keeps only token sequences that can still spell one
@@ -54,6 +55,11 @@ class ModelConfig:
     max_length: int = 32  # prefix tokens in the longest program it writes
 
     def __post_init__(self) -> None:
+        if self.encoder_layers < 0 or self.decoder_layers < 1:
+            raise ConfigError(
+                f"encoder_layers={self.encoder_layers} must be at least 0 and "
+                f"decoder_layers={self.decoder_layers} at least 1"
+            )
         if self.d_model % self.heads:
             raise ConfigError(f"d_model {self.d_model} must divide into {self.heads} heads")
 
