@@ -47,8 +47,8 @@ decompiler-model: $(STAMP)
 	$(BIN)/net2code decompiler train --zoo runs/decompiler/zoo4 --minutes 30 --steps 3600 \
 		--threads 1 --half -o net2code/zoo/decompiler/weights/boolean4.safetensors
 	$(BIN)/net2code decompiler zoo --space boolean:6 -o runs/decompiler/zoo6
-	$(BIN)/net2code decompiler train --zoo runs/decompiler/zoo6 --minutes 30 --batch 32 --lr 1.5e-3 --steps 60000 \
-		--threads 2 --half -o net2code/zoo/decompiler/weights/boolean6.safetensors
+	$(BIN)/net2code decompiler train --zoo runs/decompiler/zoo6 --minutes 30 --batch 32 --lr 1.5e-3 --steps 200000 \
+		--encoder-layers 0 --threads 2 --half -o net2code/zoo/decompiler/weights/boolean6.safetensors
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
