@@ -499,7 +499,7 @@ def test_cli_builds_a_zoo_trains_and_extracts_with_learned(
     one_line_error(cli("decompiler", "train", "--zoo", str(zoo), "-o", str(model), "--device",
                        "tpu"), "device 'tpu' must be cpu or cuda")  # fmt: skip
     one_line_error(cli("decompiler", "train", "--zoo", str(zoo), "-o", str(model),
-                       "--decoder-layers", "0"), "decoder_layers=0 at least 1")  # fmt: skip
+                       "--decoder-layers", "0"), "decoder_layers=0 must be at least 1")  # fmt: skip
     if not torch.cuda.is_available():
         one_line_error(cli("decompiler", "train", "--zoo", str(zoo), "-o", str(model), "--device",
                            "cuda"), "torch sees no CUDA GPU")  # fmt: skip

@@ -55,11 +55,10 @@ class ModelConfig:
     max_length: int = 32  # prefix tokens in the longest program it writes
 
     def __post_init__(self) -> None:
-        if self.encoder_layers < 0 or self.decoder_layers < 1:
-            raise ConfigError(
-                f"encoder_layers={self.encoder_layers} must be at least 0 and "
-                f"decoder_layers={self.decoder_layers} at least 1"
-            )
+        if self.encoder_layers < 0:
+            raise ConfigError(f"encoder_layers={self.encoder_layers} must be at least 0")
+        if self.decoder_layers < 1:
+            raise ConfigError(f"decoder_layers={self.decoder_layers} must be at least 1")
         if self.d_model % self.heads:
             raise ConfigError(f"d_model {self.d_model} must divide into {self.heads} heads")
 
