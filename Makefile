@@ -41,7 +41,7 @@ bench-decompiler: $(STAMP)
 
 # Retrain the shipped meta-models from scratch (4 and 6 bits): for each, a 20,000-program zoo,
 # then 30 minutes of training (4 bits on one thread, canonical form, as shipped; 6 bits on both
-# cores, batch 32, expansion form).
+# cores, batch 32, expansion form, no encoder layers).
 decompiler-model: $(STAMP)
 	$(BIN)/net2code decompiler zoo --form canonical -o runs/decompiler/zoo4
 	$(BIN)/net2code decompiler train --zoo runs/decompiler/zoo4 --minutes 30 --steps 3600 \
