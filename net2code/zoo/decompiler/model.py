@@ -21,13 +21,15 @@ Encoder (invariant to any permutation of the hidden units; no positional encodin
 
 Decoder: a transformer decoder over the program's prefix tokens, cross-attending to the
 encoder's tokens. Beam search (`propose`) keeps only token sequences that can still spell one
-program within `max_length` tokens, so every proposal parses. The verifier decides which, if any,
-is the network's program.
+program within `max_length` tokens, so every proposal parses; given the network's truth table
+it also keeps only those whose leaves agree with it (`guide.py`). The verifier decides which,
+if any, is the network's program.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -165,28 +167,63 @@ class MetaModel(nn.Module):
 
     @torch.no_grad()
     def propose(
-        self, weights: dict[str, torch.Tensor], beam: int = 64
+        self, weights: dict[str, torch.Tensor], beam: int = 64, truth: int | None = None
     ) -> list[tuple[tuple[str, ...], float]]:
         """Up to `beam` programs for one network (batch of 1), best first, with their log
-        probabilities. Only sequences that spell exactly one program are kept."""
+        probabilities. Only sequences that spell exactly one program are kept; with the
+        network's `truth` table (boolean spaces; `guide.py`), only those whose leaves agree
+        with it, so every program returned equals it, and the search stops once the most
+        probable of them is certain."""
+        found = self._beam(self.encode(weights), [self._guide(truth)], beam)
+        return [(tokens, score) for _, tokens, score in found]
+
+    @torch.no_grad()
+    def propose_pooled(
+        self, weights: dict[str, torch.Tensor], beam: int = 64, truth: int | None = None
+    ) -> list[tuple[tuple[str, ...], float]]:
+        """One beam of width `beam` over the network seen under each input renaming the model
+        trained with (`renamed_greedy`'s views): it starts from all of them and keeps the
+        `beam` most probable sequences whichever view they come from; programs are renamed
+        back, repeats dropped. Guided by `truth` as `propose` is."""
+        from .programs import renamed
+
+        batch, perms, truths = self._renamed_views(weights, truth)
+        guides = [self._guide(t) for t in truths] if truths else [None] * len(perms)
+        out: dict[tuple[str, ...], float] = {}
+        for view, tokens, score in self._beam(self.encode(batch), guides, beam):
+            back = tuple(renamed(tokens, np.argsort(perms[view]).tolist(), self.space))
+            out.setdefault(back, score)
+        return list(out.items())
+
+    def _beam(
+        self, memory: torch.Tensor, guides: Sequence[Any], beam: int
+    ) -> list[tuple[int, tuple[str, ...], float]]:
+        """Beam search from every view (a network as `encode` read it) at once: (view,
+        tokens, log probability) of up to `beam` programs, best first.
+        # memory (views, n_tokens, d); guides: one Guide or None per view"""
         if beam < 1:
             raise ConfigError(f"beam width {beam} must be at least 1")
         self.eval()
-        memory = self.encode(weights)  # (1, n_tokens, d)
-        device = memory.device
+        views, device = memory.shape[0], memory.device
+        guided = all(g is not None for g in guides)
         change = self.arity().to(device)
         allowed_special = torch.arange(len(self.vocab), device=device) >= len(SPECIALS)
         max_length = self.config.max_length
-        live = torch.full((1, 1), BOS, device=device)
-        scores = torch.zeros(1, device=device)
-        open_slots = torch.ones(1, dtype=torch.long, device=device)
-        finished: list[tuple[tuple[str, ...], float]] = []
+        view = torch.arange(views, device=device)  # (live,) the view each sequence reads
+        live = torch.full((views, 1), BOS, device=device)
+        scores = torch.zeros(views, device=device)
+        open_slots = torch.ones(views, dtype=torch.long, device=device)
+        states = [g.start() for g in guides] if guided else []
+        finished: list[tuple[int, tuple[str, ...], float]] = []
         for step in range(max_length):
-            logits = self.decode(memory.expand(len(live), -1, -1), live)[:, -1]
+            logits = self.decode(memory[view], live)[:, -1]
             logp = torch.log_softmax(logits.float(), -1)  # (live, vocab)
             after = open_slots[:, None] + change[None]  # (live, vocab)
             remaining = max_length - step - 1
             ok = allowed_special[None] & (after <= remaining) & (after >= 0)
+            if guided:
+                row_guides = [guides[v] for v in view.tolist()]
+                ok = ok & self._admitted(row_guides, states, open_slots.tolist(), remaining, device)
             logp = logp.masked_fill(~ok, -torch.inf)
             total = (scores[:, None] + logp).flatten()
             k = min(beam, int(torch.isfinite(total).sum()))
@@ -195,26 +232,46 @@ class MetaModel(nn.Module):
             best, index = total.topk(k)
             rows, cols = index // len(self.vocab), index % len(self.vocab)
             live = torch.cat([live[rows], cols[:, None]], 1)
-            scores, open_slots = best, after[rows, cols]
+            scores, open_slots, view = best, after[rows, cols], view[rows]
+            if guided:
+                states = [
+                    guides[v].advance(states[r], self.vocab[c])
+                    for r, c, v in zip(rows.tolist(), cols.tolist(), view.tolist(), strict=True)
+                ]
             done = open_slots == 0
             for row in torch.nonzero(done).flatten().tolist():
                 names = tuple(self.vocab[i] for i in live[row, 1:].tolist())
-                finished.append((names, float(scores[row])))
+                finished.append((int(view[row]), names, float(scores[row])))
             keep = ~done
-            live, scores, open_slots = live[keep], scores[keep], open_slots[keep]
-            finished.sort(key=lambda item: -item[1])
-            if len(live) == 0 or (
-                len(finished) >= beam and float(scores.max()) < finished[beam - 1][1]
-            ):
+            live, scores, open_slots, view = live[keep], scores[keep], open_slots[keep], view[keep]
+            if guided:
+                states = [state for state, k in zip(states, keep.tolist(), strict=True) if k]
+            finished.sort(key=lambda item: -item[2])
+            if len(live) == 0:
+                break
+            # log probabilities only fall as a sequence grows: a finished program that beats
+            # every live sequence stays ahead of all they can become (guided, every finished
+            # program agrees with the network, so the first is the one wanted)
+            enough = 1 if guided else beam
+            if len(finished) >= enough and float(scores.max()) < finished[enough - 1][2]:
                 break
         return finished[:beam]
 
     @torch.no_grad()
-    def greedy(self, weights: dict[str, torch.Tensor]) -> list[tuple[str, ...]]:
-        """The most likely token at each step, for a batch of networks (beam 1)."""
+    def greedy(
+        self, weights: dict[str, torch.Tensor], truths: Sequence[int] | None = None
+    ) -> list[tuple[str, ...]]:
+        """The most likely token at each step, for a batch of networks (beam 1); with each
+        network's truth table, the most likely that agrees with it (`propose`). A guided
+        row whose every continuation is ruled out ends as an empty program."""
         self.eval()
         memory = self.encode(weights)
         n, device = memory.shape[0], memory.device
+        guides = [self._guide(t) for t in truths] if truths is not None else []
+        states = [g.start() for g in guides if g is not None]
+        if len(states) != len(guides):
+            guides, states = [], []
+        dead = torch.zeros(n, dtype=torch.bool, device=device)
         change = self.arity().to(device)
         special = torch.arange(len(self.vocab), device=device) < len(SPECIALS)
         tokens = torch.full((n, 1), BOS, device=device)
@@ -226,32 +283,107 @@ class MetaModel(nn.Module):
             logits = self.decode(memory, tokens)[:, -1]  # (n, vocab)
             after = open_slots[:, None] + change[None]
             bad = special[None] | (after > max_length - step - 1) | (after < 0)
-            choice = logits.masked_fill(bad, -torch.inf).argmax(-1)
-            choice = torch.where(open_slots == 0, torch.full_like(choice, PAD), choice)
+            if guides:
+                slots, left = open_slots.tolist(), max_length - step - 1
+                bad = bad | ~self._admitted(guides, states, slots, left, device)
+            masked = logits.masked_fill(bad, -torch.inf)
+            choice = masked.argmax(-1)
+            dead |= (open_slots > 0) & ~torch.isfinite(masked.max(-1).values)
+            finished = (open_slots == 0) | dead
+            choice = torch.where(finished, torch.full_like(choice, PAD), choice)
             tokens = torch.cat([tokens, choice[:, None]], 1)
-            open_slots = torch.where(open_slots == 0, 0, open_slots + change[choice])
-        return [tuple(self.vocab[i] for i in row[1:].tolist() if i != PAD) for row in tokens]
+            open_slots = torch.where(finished, 0, open_slots + change[choice])
+            if guides:
+                states = [
+                    state if stop else g.advance(state, self.vocab[c])
+                    for g, state, c, stop in zip(
+                        guides, states, choice.tolist(), finished.tolist(), strict=True
+                    )
+                ]
+        dead |= open_slots > 0  # ran out of length
+        return [
+            () if gone else tuple(self.vocab[i] for i in row[1:].tolist() if i != PAD)
+            for row, gone in zip(tokens, dead.tolist(), strict=True)
+        ]
+
+    def _guide(self, truth: int | None) -> Any:
+        """A `Guide` for a boolean space's truth table; None without one."""
+        if truth is None or self.space.kind != "boolean":
+            return None
+        from .guide import Guide
+
+        return Guide(self.space, self.vocab, truth)
+
+    def _admitted(
+        self,
+        guides: Sequence[Any],
+        states: Sequence[Any],
+        open_slots: Sequence[int],
+        remaining: int,
+        device: Any,
+    ) -> torch.Tensor:
+        """Which tokens each row admits next (row i by guides[i]): no leaf that disagrees
+        with the truth table,
+        and no token after which the holes left need more than the `remaining` tokens (the
+        next one at least `Guide.least_tokens`, each other one at least one).
+        # (rows, vocab) bool"""
+        change = self.arity().tolist()
+        ok = torch.zeros(len(states), len(self.vocab), dtype=torch.bool)
+        for row, (guide, state, slots) in enumerate(zip(guides, states, open_slots, strict=True)):
+            if slots == 0:
+                ok[row] = True  # finished: nothing to decide
+                continue
+            banned = set(guide.banned(state))
+            for token in range(len(SPECIALS), len(self.vocab)):
+                after = slots + change[token]
+                if token in banned or after > remaining:
+                    continue
+                if after == 0:
+                    ok[row, token] = True
+                    continue
+                following = guide.advance(state, self.vocab[token])
+                ok[row, token] = guide.least_tokens(following) + after - 1 <= remaining
+        return ok.to(device)
 
     @torch.no_grad()
-    def renamed_greedy(self, weights: dict[str, torch.Tensor]) -> list[tuple[str, ...]]:
+    def renamed_greedy(
+        self, weights: dict[str, torch.Tensor], truth: int | None = None
+    ) -> list[tuple[str, ...]]:
         """Test-time renaming: the greedy program of the network under each input renaming
         the model trained with, renamed back, in renaming order (identity first), repeats
-        kept. One batched greedy pass."""
-        from .programs import input_permutations, renamed
+        kept (a guided row that found nothing: an empty program). One batched greedy pass;
+        with the network's `truth` table, guided (each renamed network by its renamed table)."""
+        from .programs import renamed
+
+        batch, perms, truths = self._renamed_views(weights, truth)
+        return [
+            tuple(renamed(tokens, np.argsort(sigma).tolist(), self.space)) if tokens else ()
+            for tokens, sigma in zip(self.greedy(batch, truths or None), perms, strict=True)
+        ]
+
+    def _renamed_views(
+        self, weights: dict[str, torch.Tensor], truth: int | None
+    ) -> tuple[dict[str, torch.Tensor], list[tuple[int, ...]], list[int]]:
+        """One network (batch of 1) under each renaming the model trained with: the batch of
+        renamed weights, the renamings, and the renamed truth tables (empty without a truth
+        table or outside boolean spaces)."""
+        from .programs import input_permutations
 
         perms = input_permutations(self.space)
         batch = {name: t.expand(len(perms), *t.shape[1:]) for name, t in weights.items()}
         inverse = torch.tensor(np.array([np.argsort(sigma) for sigma in perms]))
         batch["w1"] = weights["w1"][0][inverse]  # (n_perms, in, width)
-        return [
-            tuple(renamed(tokens, np.argsort(sigma).tolist(), self.space))
-            for tokens, sigma in zip(self.greedy(batch), perms, strict=True)
-        ]
+        truths = []
+        if truth is not None and self.space.kind == "boolean":
+            truths = [renamed_table(self.space, truth, sigma) for sigma in perms]
+        return batch, perms, truths
 
     @torch.no_grad()
-    def propose_renamed(self, weights: dict[str, torch.Tensor]) -> list[tuple[str, ...]]:
+    def propose_renamed(
+        self, weights: dict[str, torch.Tensor], truth: int | None = None
+    ) -> list[tuple[str, ...]]:
         """The distinct programs of `renamed_greedy`, in renaming order."""
-        return list(dict.fromkeys(self.renamed_greedy(weights)))
+        return [t for t in dict.fromkeys(self.renamed_greedy(weights, truth)) if t]
 
     # ------------------------------------------------------------------ files
     def save(self, path: Path | str, record: dict[str, Any], *, half: bool = False) -> Path:
@@ -300,6 +432,16 @@ def load_model(path: Path | str) -> tuple[MetaModel, dict[str, Any]]:
     model.load_state_dict(load_file(str(path)))  # 16-bit floats are widened on copy
     model.eval()
     return model, json.loads(metadata.get("record", "{}"))
+
+
+def renamed_table(space: Space, truth: int, sigma: Sequence[int]) -> int:
+    """The truth table of the network whose first-layer rows are the original's taken in the
+    order argsort(sigma) (as `renamed_greedy` builds it): at point x it says what the
+    original says at x[sigma]."""
+    points = space.points  # (n_points, k)
+    weights = 1 << np.arange(space.k - 1, -1, -1)
+    source = (points[:, list(sigma)] @ weights).tolist()  # (n_points,)
+    return sum(1 << i for i, j in enumerate(source) if (truth >> j) & 1)
 
 
 def as_tensors(weights: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
