@@ -171,6 +171,13 @@ def extract(
             help="--strategy learned: check the proposals only (no one-node repair of them).",
         ),
     ] = False,
+    no_guide: Annotated[
+        bool,
+        typer.Option(
+            "--no-guide",
+            help="--strategy learned: a plain beam (not guided by the network's outputs).",
+        ),
+    ] = False,
     output: MaybeOutput = None,
     timeout: Timeout = 120.0,
     seed: Seed = 0,
@@ -191,15 +198,18 @@ def extract(
     for name in strategy or ():
         family_of(name)  # unknown names fail before the network is loaded
     chosen: list[Any] | None = list(strategy) if strategy else None
-    if beam is not None or decompiler is not None or no_repair:
+    if beam is not None or decompiler is not None or no_repair or no_guide:
         if not chosen or "learned" not in chosen:
             raise Net2CodeError(
-                "--beam, --decompiler and --no-repair are options of --strategy learned"
+                "--beam, --decompiler, --no-repair and --no-guide are options of --strategy learned"
             )
         from .strategies.learned import DEFAULT_BEAM, LearnedDecompiler
 
         learned = LearnedDecompiler(
-            beam=DEFAULT_BEAM if beam is None else beam, model=decompiler, repair=not no_repair
+            beam=DEFAULT_BEAM if beam is None else beam,
+            model=decompiler,
+            repair=not no_repair,
+            guided=not no_guide,
         )
         chosen = [learned if name == "learned" else name for name in chosen]
     network = load(path, config)

@@ -15,6 +15,7 @@ import net2code
 from net2code.program import size
 from net2code.strategies.learned import LearnedDecompiler, shipped_models
 from net2code.zoo.decompiler.evaluate import network_outputs
+from net2code.zoo.decompiler.guide import Guide
 from net2code.zoo.decompiler.model import MetaModel, ModelConfig, as_tensors, load_model
 from net2code.zoo.decompiler.programs import (
     SPLITS,
@@ -27,6 +28,7 @@ from net2code.zoo.decompiler.programs import (
     renamed,
     sample_programs,
     split_of,
+    table_bits,
     to_prefix,
 )
 from net2code.zoo.decompiler.train import Split, TrainConfig, augment, bucketed, train
@@ -261,6 +263,67 @@ def test_tiny_meta_model_trains_saves_and_proposes_only_programs(
     assert model.greedy(weights)[0] == proposals[0][0]
 
 
+def test_guide_admits_a_program_exactly_when_it_computes_the_table() -> None:
+    """Walking a program's tokens through the guide of a truth table, no leaf of it is ruled
+    out exactly when the program computes that table: the guide never loses a right program
+    and never lets a wrong one finish."""
+    space = boolean(4)
+    vocab = MetaModel(space, TINY).vocab
+    rng = np.random.default_rng(0)
+    programs = [list(p.prefix) for p in sample_programs(space, 150, sizes=(1, 12), seed=3)]
+
+    def passes(guide: Guide, tokens: list[str]) -> bool:
+        state = guide.start()
+        for token in tokens:
+            if vocab.index(token) in guide.banned(state):
+                return False
+            state = guide.advance(state, token)
+        return len(state) == 1  # back at the root: the program is complete
+
+    agreed = refused = 0
+    for tokens in programs:
+        table = table_bits(space.table(from_prefix(tokens, space)))
+        assert passes(Guide(space, vocab, table), tokens)
+        other = programs[int(rng.integers(len(programs)))]
+        same = table_bits(space.table(from_prefix(other, space))) == table
+        assert passes(Guide(space, vocab, table), other) == same
+        agreed += same
+        refused += not same
+        flipped = table ^ (1 << int(rng.integers(16)))  # the table one point off
+        assert not passes(Guide(space, vocab, flipped), tokens)
+    assert refused >= 100  # the test compared mostly different programs
+
+
+def test_guided_decoding_finishes_only_programs_that_agree(tiny_zoo: Path) -> None:
+    """Guided by a network's truth table, even an untrained meta-model (random weights)
+    finishes only programs that compute it, in the beam, greedily, under the renamings and
+    in one beam over all the renamed views;
+    and it finds one more often than the plain beam of the same model."""
+    import torch
+
+    space = boolean(3)
+    torch.manual_seed(0)
+    model = MetaModel(space, TINY)
+    plain = found = 0
+    for row in read_manifest(tiny_zoo)[:12]:
+        weights = load_network(tiny_zoo, row)
+        truth = network_outputs(space, weights)
+        bits = table_bits(truth)
+        tensors = as_tensors(weights)
+        guided = [tokens for tokens, _ in model.propose(tensors, beam=16, truth=bits)]
+        pooled = [tokens for tokens, _ in model.propose_pooled(tensors, beam=16, truth=bits)]
+        renamed_ = model.propose_renamed(tensors, bits)
+        greedy = model.greedy(tensors, [bits])[0]
+        for tokens in [*guided, *pooled, *renamed_, *([greedy] if greedy else [])]:
+            assert np.array_equal(space.table(from_prefix(list(tokens), space)), truth)
+        found += bool(guided)
+        plain += any(
+            np.array_equal(space.table(from_prefix(list(t), space)), truth)
+            for t, _ in model.propose(tensors, beam=16)
+        )
+    assert found >= 9 and found > plain  # calibrated: 10 of 12 guided, 6 of 12 plain
+
+
 @pytest.mark.parametrize("encoder_layers", [0, 1])
 def test_encoder_ignores_the_order_and_scale_of_hidden_units(
     tiny_zoo: Path, encoder_layers: int
@@ -305,18 +368,22 @@ class _Stub:
         self.space = boolean(3)
         self.proposals = proposals
 
-    def propose(self, weights, beam):  # type: ignore[no-untyped-def]
+    def propose(self, weights, beam, truth=None):  # type: ignore[no-untyped-def]
+        """Ignores the truth table: a guide that let wrong programs through."""
         return [(tokens, -float(i)) for i, tokens in enumerate(self.proposals[:beam])]
 
-    def propose_renamed(self, weights):  # type: ignore[no-untyped-def]
+    propose_pooled = propose
+
+    def propose_renamed(self, weights, truth=None):  # type: ignore[no-untyped-def]
         return list(self.proposals[:1])  # already proposed: not checked twice
 
 
 def test_a_wrong_proposal_is_never_verified(
     tiny_zoo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The network, not the meta-model, decides: wrong proposals are skipped, the first that
-    agrees everywhere is taken with its rank, and with none the result says not verified."""
+    """The network, not the meta-model (nor its guide), decides: wrong proposals are skipped,
+    the first that agrees everywhere is taken with its rank, and with none the result says
+    not verified."""
     space = boolean(3)
     rows = [row for row in read_manifest(tiny_zoo) if row["matched"] and row["size"] >= 3]
     row = rows[0]
@@ -333,6 +400,7 @@ def test_a_wrong_proposal_is_never_verified(
     found = net2code.extract(network, space.domain, strategies=[strategy], analyses=False)
     assert found.verified and found.candidate.stats["beam_rank"] == len(wrong) + 1
     assert found.candidate.stats["candidates_checked"] == len(wrong) + 1
+    assert found.candidate.stats["found_by"] == "guided beam over the renamings"
     assert np.array_equal(space.table(found.program.expr), truth)
 
     monkeypatch.setattr(strategy, "_model_for", lambda k: (_Stub(wrong), {}))
@@ -481,7 +549,9 @@ def test_cli_builds_a_zoo_trains_and_extracts_with_learned(
 
     one_line_error(cli("extract", str(path), "--domain", domain, "--beam", "8"), "--beam")
     one_line_error(cli("extract", str(path), "--domain", domain, "--no-repair"),
-                   "--no-repair are options of --strategy learned")  # fmt: skip
+                   "--no-repair and --no-guide are options of --strategy learned")  # fmt: skip
+    one_line_error(cli("extract", str(path), "--domain", domain, "--no-guide"),
+                   "--no-guide are options of --strategy learned")  # fmt: skip
     one_line_error(
         cli("extract", str(path), "--domain", domain, "--strategy", "learned", "--beam", "0"),
         "--beam 0 must be at least 1",
@@ -545,10 +615,10 @@ def test_shipped_model_decompiles_networks_of_programs_it_never_saw(
     assert proposed >= len(rows) - 2 and verified >= len(rows) - 1
 
 
-def test_shipped_model_with_repair_reaches_large_unseen_programs(tmp_path: Path) -> None:
+def test_shipped_model_reaches_large_unseen_programs(tmp_path: Path) -> None:
     """Held-out 6-bit programs of 18-25 nodes (beyond the DSL enumeration's 15), networks
-    trained here: the shipped model's proposals, repaired where none agrees everywhere, give
-    a program the network confirms on all 64 inputs."""
+    trained here: the shipped model's guided beam (else its plain proposals, repaired where
+    none agrees everywhere) gives a program the network confirms on all 64 inputs."""
     space = boolean(6)
     unseen = [
         p for p in sample_programs(space, 300, sizes=(18, 25), seed=11) if p.split == "held-out"
@@ -563,5 +633,7 @@ def test_shipped_model_with_repair_reaches_large_unseen_programs(tmp_path: Path)
         if found.verified:
             assert np.array_equal(found.program(space.points), truth)
             found_by.append(found.candidate.stats["found_by"])
-    # calibrated: 8 of 8; one by repair (proposal 77), one by input renaming, six by beam search
-    assert len(found_by) >= 7 and "repair" in found_by and len(set(found_by)) >= 2
+    # calibrated: 8 of 8, all guided: six by the beam over the renamed views, two by the beam
+    # on the network as it is (before guidance: one by repair, one by input renaming, six by
+    # the plain beam)
+    assert len(found_by) >= 7 and sum(f.startswith("guided") for f in found_by) >= 6

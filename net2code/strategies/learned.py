@@ -2,6 +2,16 @@
 beam search; each proposal is checked against the network on every point of the domain, and
 the first that agrees everywhere wins (the pipeline then checks it again, as any candidate).
 
+The beam is first guided by the network's outputs (`zoo/decompiler/guide.py`): the truth
+table, pushed down each partial program, rules out every leaf that would make it disagree
+(and every token after which the holes left need more tokens than remain), so each program
+the guided beam finishes agrees with the network everywhere, and the slots the plain beam
+spends on programs that cannot verify go to ones that can. The guided beam runs over the
+network seen under each of the input renamings the model trained with at once
+(`propose_pooled`: one beam of the same width, started from every renamed view, keeping the
+most probable sequences whichever view they read); when it finishes no program, over the
+network as it is. Only when neither finishes a program does the plain search below run.
+
 After the beam's proposals come the greedy programs of the network with its inputs renamed
 (each of the renamings the model trained with, one batched pass, renamed back): the same
 network seen 24 ways gives proposals the beam does not. `beam_rank` counts in that order;
@@ -60,6 +70,7 @@ class LearnedDecompiler:
         model: Path | str | None = None,
         renamings: bool = True,
         repair: bool = True,
+        guided: bool = True,
     ) -> None:
         from ..errors import ConfigError
 
@@ -70,6 +81,7 @@ class LearnedDecompiler:
         self.beam = beam
         self.renamings = renamings
         self.repair = repair
+        self.guided = guided
         self.model_path = Path(model) if model is not None else None
 
     def _model_for(self, k: int) -> tuple[Any, dict[str, Any]] | None:
@@ -121,16 +133,30 @@ class LearnedDecompiler:
         model, record = found
         space = model.space
         weights = as_tensors(self.weights(behaviour))
-        proposals = [tokens for tokens, _ in model.propose(weights, beam=self.beam)]
-        beamed = len(proposals)
-        if self.renamings:
-            proposals += [t for t in model.propose_renamed(weights) if t not in proposals]
+        truth = self._truth_table(behaviour)
+        guided = ""
+        proposals: list[tuple[str, ...]] = []
+        beamed = 0
+        if self.guided:
+            searches = [("guided beam over the renamings", model.propose_pooled)]
+            searches = searches if self.renamings else []
+            for name, search in [*searches, ("guided beam search", model.propose)]:
+                proposals = [t for t, _ in search(weights, beam=self.beam, truth=truth)]
+                if proposals:
+                    beamed, guided = len(proposals), name
+                    break
+        if not proposals:
+            proposals = [tokens for tokens, _ in model.propose(weights, beam=self.beam)]
+            beamed = len(proposals)
+            if self.renamings:
+                proposals += [t for t in model.propose_renamed(weights) if t not in proposals]
         names = dict(zip(space.names, behaviour.names, strict=True))
         env = {name: behaviour.inputs[:, i] for i, name in enumerate(behaviour.names)}
         stats: dict[str, Any] = {
             "beam": self.beam,
             "proposals": len(proposals),
             "renamed_proposals": len(proposals) - beamed,
+            "guided": bool(guided),
             "meta_model": str(self.model_path) if self.model_path else record.get("name"),
             "propose_seconds": round(time.perf_counter() - start, 3),
         }
@@ -151,10 +177,10 @@ class LearnedDecompiler:
                 break
         if best is None:
             return Candidate(self.name, None, False, {**stats, "reason": "no proposal"})
-        found_by = "beam search" if best[1] <= beamed else "input renaming"
+        found_by = guided or ("beam search" if best[1] <= beamed else "input renaming")
         if best[0] < 1.0 and self.repair and exprs:
             left = max(0.0, timeout - (time.perf_counter() - start))
-            fixed = repair(exprs, self._truth_table(behaviour), space, timeout=left)
+            fixed = repair(exprs, truth, space, timeout=left)
             if fixed is not None:
                 expr = rename(fixed.expr, names)
                 agreement = self._agreement(expr, behaviour, env)

@@ -8,6 +8,11 @@ proposal alone, and from all of them (the widest beam, then the renamings), as t
 strategy does; and, as the baseline without any proposal, how often the network's function
 has a formula within the repair library's size at all.
 
+With `guided` (boolean spaces), the same decoding guided by the network's truth table
+(`guide.py`: leaves that would disagree with it are ruled out, so every finished program
+agrees with the network): its greedy program (exact match, and whether it finished), its
+beams, its renamings, and one beam over all the renamed views at once (`propose_pooled`).
+
 Here "verified" is the strategy's own test: the proposal's table equals the network's outputs
 on every point of the domain (for a boolean space, 2^k points). The network is the oracle,
 never the manifest's program.
@@ -55,13 +60,15 @@ def evaluate_zoo(
     progress: bool = False,
     renamings: bool = True,
     repair: bool = True,
+    guided: bool = True,
 ) -> list[dict[str, Any]]:
     """One row per network of the zoo (all its splits): its program and size, whether it
     matched its program, the greedy proposal, exact / functional at top-1 (and exact for the
     widest beam's first proposal and for the renamings' vote), and for each beam width the
     rank of the first proposal that agrees with the network everywhere (None: none did), the
     best agreement, and the seconds; with `renamings`, the same for the greedy programs of
-    the network's 24 input renamings; with `repair`, the repairs above."""
+    the network's 24 input renamings; with `repair`, the repairs above; with `guided`, the
+    guided decoding above."""
     rows = read_manifest(folder)[:limit]
     space = model.space
     if rows and rows[0]["space"] != space.spec:
@@ -133,6 +140,8 @@ def evaluate_zoo(
                 "seconds": round(time.perf_counter() - start, 4),
             }
             everything += [t for t in renamed if t not in everything]
+        if guided and space.kind == "boolean":
+            result["guided"] = guided_row(model, tensors, truth, row["program"], beams)
         if lib is not None:
             target = table_bits(truth)
             full = (1 << len(truth)) - 1
@@ -158,6 +167,42 @@ def evaluate_zoo(
     return out
 
 
+def guided_row(
+    model: MetaModel,
+    tensors: dict[str, Any],
+    truth: np.ndarray,
+    program: str,
+    beams: Sequence[int],
+) -> dict[str, Any]:
+    """Guided decoding of one network: greedy (exact; finished, hence verified), each beam
+    (verified: finished a program), the 24 renamings (verified), and one beam of the widest
+    width over all 24 renamed views at once (`propose_pooled`: verified). No vote: every
+    guided program computes the network's function, so their vote would be the truth
+    table's own program, not the model's."""
+    from .guide import truth_bits
+
+    bits = truth_bits(model.space, truth)
+    start = time.perf_counter()
+    greedy = model.greedy(tensors, [bits])[0]
+    out: dict[str, Any] = {
+        "top1": " ".join(greedy),
+        "exact_top1": " ".join(greedy) == program,
+        "greedy_seconds": round(time.perf_counter() - start, 4),
+    }
+    for beam in beams:
+        start = time.perf_counter()
+        found = bool(greedy) if beam == 1 else bool(model.propose(tensors, beam, truth=bits))
+        out[f"beam{beam}"] = {"verified": found, "seconds": round(time.perf_counter() - start, 4)}
+    start = time.perf_counter()
+    found = any(model.renamed_greedy(tensors, bits))
+    out["renamed"] = {"verified": found, "seconds": round(time.perf_counter() - start, 4)}
+    widest = max(beams)
+    start = time.perf_counter()
+    found = bool(model.propose_pooled(tensors, widest, truth=bits))
+    out["pooled"] = {"verified": found, "seconds": round(time.perf_counter() - start, 4)}
+    return out
+
+
 def summarise(rows: Sequence[dict[str, Any]], beams: Sequence[int] = (1, 8, 64)) -> dict[str, Any]:
     """Rates over matched networks: exact and functional top-1, verified at each beam."""
     matched = [r for r in rows if r["matched"]]
@@ -180,6 +225,23 @@ def summarise(rows: Sequence[dict[str, Any]], beams: Sequence[int] = (1, 8, 64))
         summary[f"verified_{widest}_and_renamed"] = (
             sum(r[widest]["verified_rank"] is not None or r["renamed"]["verified"] for r in matched)
             / n
+        )
+    if all("guided" in r for r in matched):
+        guided = [r["guided"] for r in matched]
+        summary["guided_exact_top1"] = sum(g["exact_top1"] for g in guided) / n
+        for beam in beams:
+            summary[f"guided_verified_beam{beam}"] = (
+                sum(g[f"beam{beam}"]["verified"] for g in guided) / n
+            )
+        summary["guided_verified_renamed"] = sum(g["renamed"]["verified"] for g in guided) / n
+        summary[f"guided_verified_beam{max(beams)}_and_renamed"] = (
+            sum(g[f"beam{max(beams)}"]["verified"] or g["renamed"]["verified"] for g in guided) / n
+        )
+        summary[f"guided_verified_pooled{max(beams)}"] = (
+            sum(g["pooled"]["verified"] for g in guided) / n
+        )
+        summary["guided_verified_strategy"] = (  # what `learned` runs before the plain search
+            sum(g["pooled"]["verified"] or g[f"beam{max(beams)}"]["verified"] for g in guided) / n
         )
     if all("repair" in r for r in matched):
         summary["verified_beam1_repair"] = sum(r["repair"]["greedy_verified"] for r in matched) / n
