@@ -292,6 +292,25 @@ def render(report: dict[str, Any]) -> str:
             f"{row['verified_beam1_repair']:.1%} | {row['verified_all_repair']:.1%} | "
             f"{row['library_alone']:.1%} |"
         )
+    lines += [
+        "",
+        "Exact top-1 is the greedy program (the most probable token at each step); 'beam 64's "
+        "first' is the most probable whole program beam search found; 'vote of the renamings' "
+        "is the function that most of the 24 renamed greedy programs compute, written in the "
+        "zoo's form (self-consistency). None of the three uses the network's outputs: the "
+        "verifier only enters in the 'verified' columns.",
+        "",
+        f"Networks that did not match their program when trained are left out "
+        f"({acc['summary']['networks'] - acc['summary']['matched']} of "
+        f"{acc['summary']['networks']}).",
+        "",
+        "Repair (what `learned` does when no proposal verifies): one sub-expression of a "
+        "proposal is replaced by the smallest formula of up to 7 nodes (enumerated bottom-up, "
+        "one per truth table) that makes the whole proposal equal the network's truth table. "
+        "'greedy + repair' repairs the top-1 proposal only; 'library alone' is the share of "
+        "networks whose function has a formula of at most 7 nodes, found with no proposal at "
+        "all (repairing the root).",
+    ]
     if "guided_verified_beam64" in acc["summary"]:
         lines += [
             "",
@@ -323,23 +342,6 @@ def render(report: dict[str, Any]) -> str:
                 f"{share(row, 'guided_verified_strategy')} |"
             )
     lines += [
-        "",
-        "Exact top-1 is the greedy program (the most probable token at each step); 'beam 64's "
-        "first' is the most probable whole program beam search found; 'vote of the renamings' "
-        "is the function that most of the 24 renamed greedy programs compute, written in the "
-        "zoo's form (self-consistency). None of the three uses the network's outputs: the "
-        "verifier only enters in the 'verified' columns.",
-        "",
-        f"Networks that did not match their program when trained are left out "
-        f"({acc['summary']['networks'] - acc['summary']['matched']} of "
-        f"{acc['summary']['networks']}).",
-        "",
-        "Repair (what `learned` does when no proposal verifies): one sub-expression of a "
-        "proposal is replaced by the smallest formula of up to 7 nodes (enumerated bottom-up, "
-        "one per truth table) that makes the whole proposal equal the network's truth table. "
-        "'greedy + repair' repairs the top-1 proposal only; 'library alone' is the share of "
-        "networks whose function has a formula of at most 7 nodes, found with no proposal at "
-        "all (repairing the root).",
         "",
         "## Time to a verified program, by program size",
         "",
