@@ -17,8 +17,10 @@ A leaf may fill a hole only if its column agrees with the hole's values where th
 required. If every leaf of a finished program passed that test, the program equals the truth
 table on every point (each node then meets its own requirement, bottom up), so a guided beam
 only ever finishes with programs that agree with the network everywhere. The verifier checks
-them all the same. Operators are never ruled out: the length limit of the beam search ends
-every branch.
+them all the same. An operator is ruled out only by length: a subtree that must tell apart
+two points differing in d inputs needs at least 2d - 1 tokens (`least_tokens`), and the
+decoder (`MetaModel._admitted`) drops any token after which the holes left cannot fit in
+the tokens that remain.
 
 Tables are Python integers, point i at bit i (`programs.table_bits`); a partial program's
 state is an immutable tuple of frames, so beam rows share it without copies.

@@ -323,10 +323,9 @@ class MetaModel(nn.Module):
         device: Any,
     ) -> torch.Tensor:
         """Which tokens each row admits next (row i by guides[i]): no leaf that disagrees
-        with the truth table,
-        and no token after which the holes left need more than the `remaining` tokens (the
-        next one at least `Guide.least_tokens`, each other one at least one).
-        # (rows, vocab) bool"""
+        with the truth table, and no token after which the holes left need more than the
+        `remaining` tokens (the next one at least `Guide.least_tokens`, each other one at
+        least one).  # (rows, vocab) bool"""
         change = self.arity().tolist()
         ok = torch.zeros(len(states), len(self.vocab), dtype=torch.bool)
         for row, (guide, state, slots) in enumerate(zip(guides, states, open_slots, strict=True)):
