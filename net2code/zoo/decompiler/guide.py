@@ -64,24 +64,15 @@ class Guide:
 
     def hole(self, state: State) -> tuple[int, int]:
         """(care, value): the points where the next token's subtree is constrained, and the
-        values it must take there."""
+        values it must take there (`repair.wanted`, with the left operand as the sibling of
+        a right one)."""
+        from .repair import wanted
+
         op, care, value, left = state[-1]
         if op == "root":
             return care, value
-        if op == "not":
-            return care, ~value & care
-        ones, zeros = care & value, care & ~value  # points where the node must be 1 / 0
-        if op == "and":
-            if left is None:
-                return ones, ones
-            return ones | (zeros & left), ones
-        if op == "or":
-            if left is None:
-                return zeros, 0
-            return zeros | (ones & ~left), ones
-        if left is None:  # xor
-            return 0, 0
-        return care, (value ^ left) & care
+        value, care = wanted(op, value, care, left, self.full)
+        return care, value & care
 
     def least_tokens(self, state: State) -> int:
         """A lower bound on the tokens the next hole's subtree needs: a formula that must tell

@@ -41,6 +41,24 @@ from .programs import Space, _fast_table, ordered, replace_at
 REPAIR_SIZE = 7
 
 
+def wanted(op: str, want: int, care: int, sibling: int | None, full: int) -> tuple[int, int]:
+    """(target, care) for an operand of `op` when the node must equal `want` on `care`,
+    given the table of its sibling (for and / or / xor; the others' combined table), or None
+    while the sibling is not yet known (a left operand, in prefix order): then an and's
+    operand must be 1 where the node must be 1, an or's 0 where it must be 0, and an xor's
+    is free. The rules above; where the sibling makes the node impossible (and: a 0 where
+    a 1 is wanted) the operand's requirement cannot help, and callers check that."""
+    if op == "not":
+        return full ^ want, care
+    if op == "and":
+        return want, care & want if sibling is None else care & (want | sibling)
+    if op == "or":
+        return want, care & ~want & full if sibling is None else care & (~want | ~sibling) & full
+    if sibling is None:  # xor
+        return 0, 0
+    return want ^ sibling, care
+
+
 @dataclass(frozen=True)
 class Library:
     """The smallest formula of each truth table reachable within `max_size` nodes, smallest
@@ -157,30 +175,20 @@ def repairs_of(expr: Expr, target: int, space: Space, lib: Library) -> list[tupl
             continue
         kids = node[2:]
         if kind == "not":
-            stack.append((kids[0], (*at, 0), full ^ want, care))
+            stack.append((kids[0], (*at, 0), *wanted("not", want, care, None, full)))
             continue
+        op = "xor" if kind == "bin" else kind
         values = [bits(kid) for kid in kids]
         for i, kid in enumerate(kids):
             others = [v for j, v in enumerate(values) if j != i]
-            if kind == "and":
-                rest = full
-                for v in others:
-                    rest &= v
-                if care & want & ~rest:
-                    continue  # the siblings force a 0 where a 1 is wanted
-                stack.append((kid, (*at, i), want, care & (want | rest)))
-            elif kind == "or":
-                rest = 0
-                for v in others:
-                    rest |= v
-                if care & ~want & rest & full:
-                    continue  # the siblings force a 1 where a 0 is wanted
-                stack.append((kid, (*at, i), want, care & (~want | ~rest) & full))
-            else:  # xor
-                rest = 0
-                for v in others:
-                    rest ^= v
-                stack.append((kid, (*at, i), want ^ rest, care))
+            rest = full if op == "and" else 0
+            for v in others:
+                rest = rest & v if op == "and" else rest | v if op == "or" else rest ^ v
+            if op == "and" and care & want & ~rest:
+                continue  # the siblings force a 0 where a 1 is wanted
+            if op == "or" and care & ~want & rest & full:
+                continue  # the siblings force a 1 where a 0 is wanted
+            stack.append((kid, (*at, i), *wanted(op, want, care, rest, full)))
     return out
 
 
@@ -208,4 +216,4 @@ def repair(
     return best
 
 
-__all__ = ["REPAIR_SIZE", "Library", "Repair", "library", "repair", "repairs_of"]
+__all__ = ["REPAIR_SIZE", "Library", "Repair", "library", "repair", "repairs_of", "wanted"]
