@@ -280,9 +280,9 @@ def render(report: dict[str, Any]) -> str:
         """A rate, or '-' where an older bench did not measure it."""
         return "-" if row.get(key) is None else f"{row[key]:.1%}"
 
-    for row in [*acc["by_size"], {"sizes": "all", **acc["summary"]}]:
-        if not row.get("matched"):
-            continue
+    sized = [*acc["by_size"], {"sizes": "all", **acc["summary"]}]
+    table_rows = [row for row in sized if row.get("matched")]  # both tables: by size, then all
+    for row in table_rows:
         lines.append(
             f"| {row['sizes']} | {row['matched']} | {row['exact_top1']:.1%} | "
             f"{share(row, 'exact_beam_top1')} | {share(row, 'exact_vote')} | "
@@ -330,9 +330,7 @@ def render(report: dict[str, Any]) -> str:
             "views | over the views, then beam 64 |",
             "|---|---|---|---|---|---|---|---|---|---|",
         ]
-        for row in [*acc["by_size"], {"sizes": "all", **acc["summary"]}]:
-            if not row.get("matched"):
-                continue
+        for row in table_rows:
             lines.append(
                 f"| {row['sizes']} | {row['matched']} | {row['guided_exact_top1']:.1%} | "
                 f"{row['guided_verified_beam1']:.1%} | {row['guided_verified_beam8']:.1%} | "
